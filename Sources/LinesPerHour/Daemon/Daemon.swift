@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The whole daemon: the stages wired in the order data flows through them,
+/// run as one group of services that starts together and stops gracefully
+/// (HTTP first, the database writer last, so every accepted row is flushed).
+public final class Daemon: Sendable {
+    public let settings: Settings
+    public let store: Store
+    public let writer: Writer
+    public let broadcaster: Broadcaster
+    public let executor: Executor
+    public let spool: Spool
+    /// Set on the first start only: the new admin's token.
+    public let newAdminToken: String?
+    private let logger: Logger
+
+    public init(settings: Settings, logger: Logger = Logger(label: "lph")) async throws {
+        signal(SIGPIPE, SIG_IGN)  // a FIFO reader or HTTP client that leaves must not kill the daemon
+        self.settings = settings
+        self.logger = logger
+        spool = Spool(root: settings.spool)
+        try spool.prepare()
+        try FifoSink.create(at: spool.fifo)
+        for dir in [settings.projects, settings.stateDirectory + "/specs"] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        store = try Store(path: settings.database)
+        let broadcaster = Broadcaster()
+        self.broadcaster = broadcaster
+        writer = Writer(pool: store.pool, logger: logger) { broadcaster.publish($0) }
+        executor = Executor(settings: .init(
+            command: settings.agent,
+            projectsDirectory: Self.absolute(settings.projects),
+            specsDirectory: Self.absolute(settings.stateDirectory + "/specs"),
+            maxJobs: settings.maxJobs,
+            timeout: settings.jobTimeout,
+            grace: settings.stopGrace,
+            classifier: LineClassifier(rules: settings.phaseRules)
+        ), store: store, writer: writer, logger: logger)
+        newAdminToken = try AdminBootstrap.ensureAdmin(store: store, settings: settings)
+    }
+
+    /// Runs until SIGTERM or SIGINT (or ``shutdown()``), then stops gracefully.
+    /// `onListening` is told the HTTP port once the server accepts connections.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let intake = Intake(spool: spool, writer: writer, defaultUser: settings.defaultUser, logger: logger) { [executor] in
+            executor.wake()
+        }
+        let fifo = FifoSink(path: spool.fifo, format: settings.fifoFormat, broadcaster: broadcaster, logger: logger)
+        let router = HTTPServer.router(.init(store: store, executor: executor))
+        let http = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(
+            services: [writer, fifo, executor, intake, http],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        groupBox.withLock { $0 = group }
+        try await group.run()
+    }
+
+    /// Stops the daemon as SIGTERM would.
+    public func shutdown() async {
+        await groupBox.withLock { $0 }?.triggerGracefulShutdown()
+    }
+
+    private let groupBox = Mutex<ServiceGroup?>(nil)
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}

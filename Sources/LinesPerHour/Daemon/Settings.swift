@@ -1,0 +1,25 @@
+/// Everything `lph serve` can be told; the defaults are the contract's.
+public struct Settings: Sendable {
+    public var spool = "Spool"
+    public var projects = "generated_projects"
+    public var database = "lph.sqlite"
+    /// The daemon's own state: `admin.token`, the specification files handed to agents.
+    public var stateDirectory = ".lph"
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (the tests do).
+    public var port = 8050
+    public var maxJobs = 2
+    /// The agent command line, already split into words.
+    public var agent: [String]
+    public var fifoFormat = FifoSink.Format.text
+    public var defaultUser: String?
+    public var adminEmail = "admin@localhost"
+    public var adminCredits: Int64 = 1_000_000
+    public var jobTimeout: Duration? = .seconds(4 * 3600)
+    public var stopGrace: Duration = .seconds(5)
+    public var phaseRules = LineClassifier.defaultRules()
+
+    public init(agent: [String]) {
+        self.agent = agent
+    }
+}

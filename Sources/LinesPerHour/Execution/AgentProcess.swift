@@ -1,0 +1,163 @@
+import Foundation
+import Glibc
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Why the daemon stopped an agent, when it did.
+enum StopReason: Sendable, Equatable {
+    case cancelled
+    case timedOut(seconds: Int)
+    case shutdown
+    case creditsExhausted
+
+    var status: JobStatus { self == .cancelled ? .cancelled : .failed }
+
+    var message: String {
+        switch self {
+        case .cancelled: "cancelled by request"
+        case .timedOut(let seconds): "timed out after \(seconds) s"
+        case .shutdown: "stopped: the daemon shut down while the job ran"
+        case .creditsExhausted: "line credits exhausted"
+        }
+    }
+}
+
+/// The handle on one running agent: its process group, and the stop that was asked for.
+///
+/// Stopping sends TERM to the whole group, then KILL after a grace period, so
+/// grandchildren go too.
+final class AgentControl: Sendable {
+    private struct State {
+        var pgid: pid_t?
+        var stop: StopReason?
+        var exited = false
+    }
+
+    private let state = Mutex(State())
+    let grace: Duration
+
+    init(grace: Duration) {
+        self.grace = grace
+    }
+
+    var stopReason: StopReason? { state.withLock { $0.stop } }
+
+    func attach(pgid: pid_t) -> StopReason? {
+        state.withLock { s in
+            s.pgid = pgid
+            return s.stop
+        }
+    }
+
+    func detach() {
+        state.withLock { $0.exited = true }
+    }
+
+    /// Asks the agent to stop; the first reason given is the one recorded.
+    func stop(_ reason: StopReason) {
+        let pgid = state.withLock { s -> pid_t? in
+            if s.stop == nil { s.stop = reason }
+            return s.exited ? nil : s.pgid
+        }
+        guard let pgid else { return }
+        kill(-pgid, SIGTERM)
+        let grace = self.grace
+        Task {
+            try? await Task.sleep(for: grace)
+            // The group outlives its leader while any grandchild lives, so it is killed
+            // even when the leader has exited.
+            kill(-pgid, SIGKILL)
+        }
+    }
+}
+
+/// How an agent process ended, before the daemon judges it.
+enum AgentEnd: Sendable {
+    case exited(Int32)
+    case signalled(Int32)
+    case couldNotStart(String)
+}
+
+/// Runs one agent command to its end: in `directory`, in a process group of
+/// its own, the specification on standard input, both output pipes read as
+/// raw buffers and cut into lines for `lines`.
+struct AgentProcess {
+    var command: [String]
+    var directory: String
+    var environment: [String: String]
+    var specificationFile: String
+
+    /// Called with each batch of lines read from one pipe; `onStderr` tells which.
+    typealias LineSink = @Sendable (_ lines: [String], _ onStderr: Bool) async -> Void
+
+    func run(control: AgentControl, onStart: @Sendable (pid_t) async -> Void, lines: @escaping LineSink) async -> AgentEnd {
+        guard let program = command.first else { return .couldNotStart("empty agent command") }
+        let executable: Executable = program.contains("/")
+            ? .path(FilePath(URL(fileURLWithPath: program).standardizedFileURL.path))
+            : .name(program)
+        var overrides: [Environment.Key: String?] = [:]
+        for (key, value) in environment { overrides[Environment.Key(rawValue: key)!] = value }
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        let configuration = Configuration(
+            executable: executable,
+            arguments: Arguments(Array(command.dropFirst())),
+            environment: .inherit.updating(overrides),
+            workingDirectory: FilePath(directory),
+            platformOptions: options
+        )
+        do {
+            let spec = try FileDescriptor.open(FilePath(specificationFile), .readOnly, options: [.closeOnExec])
+            let result = try await Subprocess.run(
+                configuration,
+                input: .fileDescriptor(spec, closeAfterSpawningProcess: true),
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                let pid = execution.processIdentifier.value
+                await onStart(pid)
+                if let early = control.attach(pgid: pid) { control.stop(early) }
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await Self.pump(execution.standardOutput, onStderr: false, lines) }
+                    group.addTask { await Self.pump(execution.standardError, onStderr: true, lines) }
+                }
+            }
+            control.detach()
+            switch result.terminationStatus {
+            case .exited(let code): return .exited(code)
+            case .signaled(let signal): return .signalled(signal)
+            }
+        } catch let error as SubprocessError {
+            control.detach()
+            return .couldNotStart(Self.describe(error, program: program))
+        } catch {
+            control.detach()
+            return .couldNotStart("cannot start the agent: \(error)")
+        }
+    }
+
+    private static func pump(_ output: SubprocessOutputSequence, onStderr: Bool, _ sink: LineSink) async {
+        var splitter = LineSplitter()
+        do {
+            for try await buffer in output {
+                var batch: [String] = []
+                buffer.withUnsafeBytes { raw in splitter.feed(raw) { batch.append($0) } }
+                if !batch.isEmpty { await sink(batch, onStderr) }
+            }
+        } catch {
+            await sink(["lph: reading the agent's \(onStderr ? "stderr" : "stdout") failed: \(error)"], true)
+        }
+        var rest: [String] = []
+        splitter.finish { rest.append($0) }
+        if !rest.isEmpty { await sink(rest, onStderr) }
+    }
+
+    private static func describe(_ error: SubprocessError, program: String) -> String {
+        switch error.code {
+        case .executableNotFound: "command not found: \(program)"
+        case .failedToChangeWorkingDirectory: "cannot enter the project folder: \(error)"
+        default: "cannot start the agent \(program): \(error)"
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs pending jobs in submission order, at most `maxJobs` at once.
+///
+/// It is woken (never polls) when a job is accepted and when one ends, and
+/// then starts as many of the oldest pending jobs as there are free slots.
+/// A job's lines, phase changes and end all go through the ``Writer`` in the
+/// order they happened, so a job's status changes only after its last line
+/// is committed.
+public final class Executor: Service, Sendable {
+    public struct Settings: Sendable {
+        public var command: [String]
+        public var projectsDirectory: String
+        public var specsDirectory: String
+        public var maxJobs: Int
+        public var timeout: Duration?
+        public var grace: Duration
+        public var classifier: LineClassifier
+    }
+
+    private let settings: Settings
+    private let store: Store
+    private let writer: Writer
+    private let logger: Logger
+    private let wakeups: AsyncStream<Void>
+    private let wakeFeed: AsyncStream<Void>.Continuation
+    private let running = Mutex<[Int64: AgentControl]>([:])
+
+    public init(settings: Settings, store: Store, writer: Writer, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.writer = writer
+        self.logger = logger
+        (wakeups, wakeFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the executor to look for pending jobs.
+    public func wake() {
+        wakeFeed.yield()
+    }
+
+    public func run() async throws {
+        try await failLeftovers()
+        await withDiscardingTaskGroup { group in
+            wake()
+            for await _ in wakeups.cancelOnGracefulShutdown() {
+                await startPending(in: &group)
+            }
+            for control in running.withLock({ Array($0.values) }) { control.stop(.shutdown) }
+        }
+    }
+
+    // MARK: - Scheduling
+
+    private func startPending(in group: inout DiscardingTaskGroup) async {
+        let free = settings.maxJobs - running.withLock { $0.count }
+        guard free > 0 else { return }
+        let ids: [Int64]
+        do {
+            ids = try store.pendingJobIDs(limit: free)
+        } catch {
+            logger.error("cannot read the job queue: \(error)")
+            return
+        }
+        for id in ids {
+            do {
+                guard let job = try await writer.perform({ db, events in try JobWrites.start(db, job: id, events: &events) }) else { continue }
+                let control = AgentControl(grace: settings.grace)
+                running.withLock { $0[id] = control }
+                group.addTask { await self.execute(job, control) }
+            } catch {
+                logger.error("cannot start job \(id): \(error)")
+            }
+        }
+    }
+
+    // MARK: - One job
+
+    private func execute(_ job: Job, _ control: AgentControl) async {
+        defer {
+            running.withLock { _ = $0.removeValue(forKey: job.id) }
+            wake()
+        }
+        let end: AgentEnd
+        do {
+            end = try await runAgent(job, control)
+        } catch {
+            end = .couldNotStart("cannot prepare the job: \(error)")
+        }
+        let (status, reason, code) = judge(end, control.stopReason)
+        do {
+            try await writer.perform { db, events in
+                try JobWrites.finish(db, job: job.id, status: status, reason: reason, exitCode: code, events: &events)
+            }
+        } catch {
+            logger.error("cannot record the end of job \(job.id): \(error)")
+        }
+    }
+
+    private func runAgent(_ job: Job, _ control: AgentControl) async throws -> AgentEnd {
+        let directory = settings.projectsDirectory + "/" + job.project
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let specFile = settings.specsDirectory + "/job-\(job.id).md"
+        try Data(job.specification.utf8).write(to: URL(fileURLWithPath: specFile))
+        let process = AgentProcess(
+            command: settings.command,
+            directory: directory,
+            environment: ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile],
+            specificationFile: specFile
+        )
+        let timer = settings.timeout.map { timeout in
+            Task {
+                try await Task.sleep(for: timeout)
+                control.stop(.timedOut(seconds: Int(timeout.components.seconds)))
+            }
+        }
+        defer { timer?.cancel() }
+        let phases = PhaseTracker(job: job.id, classifier: settings.classifier)
+        let writer = self.writer
+        return await process.run(control: control, onStart: { pid in
+            _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job.id, pgid: pid) }
+        }, lines: { lines, onStderr in
+            await phases.record(lines, onStderr: onStderr, writer: writer)
+        })
+    }
+
+    private func judge(_ end: AgentEnd, _ stop: StopReason?) -> (JobStatus, String?, Int32?) {
+        var code: Int32?
+        if case .exited(let c) = end { code = c }
+        if let stop { return (stop.status, stop.message, code) }
+        switch end {
+        case .exited(0): return (.completed, nil, 0)
+        case .exited(let c): return (.failed, "agent exited with status \(c)", c)
+        case .signalled(let s): return (.failed, "agent killed by signal \(s) (\(String(cString: strsignal(s))))", nil)
+        case .couldNotStart(let why): return (.failed, why, nil)
+        }
+    }
+
+    // MARK: - Control
+
+    public enum CancelOutcome: Sendable, Equatable {
+        case stopping, cancelled, notFound
+        case alreadyEnded(JobStatus)
+    }
+
+    /// Cancels a job: a running one has its process group stopped; a pending
+    /// one is cancelled before it starts.
+    public func cancel(_ id: Int64) async throws -> CancelOutcome {
+        if let control = running.withLock({ $0[id] }) {
+            control.stop(.cancelled)
+            return .stopping
+        }
+        if try await writer.perform({ db, events in try JobWrites.cancelPending(db, job: id, events: &events) }) {
+            return .cancelled
+        }
+        guard let job = try store.job(id) else { return .notFound }
+        return job.status == .inProgress ? .stopping : .alreadyEnded(job.status)
+    }
+
+    /// Jobs the previous daemon left in progress: their agents (if still
+    /// alive, and still theirs) are killed, and the jobs fail with the reason.
+    private func failLeftovers() async throws {
+        let leftovers = try await writer.perform { db, _ in try JobWrites.leftovers(db) }
+        for leftover in leftovers {
+            if let pgid = leftover.pgid, Self.processGroup(pgid, belongsTo: leftover.job) {
+                kill(-pgid, SIGKILL)
+            }
+            try await writer.perform { db, events in
+                try JobWrites.finish(db, job: leftover.job, status: .failed, reason: "interrupted by daemon restart",
+                                     exitCode: nil, events: &events)
+            }
+        }
+    }
+
+    /// True when the process `pgid` is still the agent of `job` (its
+    /// environment says so), so that a reused process id is never killed.
+    private static func processGroup(_ pgid: Int32, belongsTo job: Int64) -> Bool {
+        guard let environ = FileManager.default.contents(atPath: "/proc/\(pgid)/environ") else { return false }
+        return environ.split(separator: 0).contains { $0.elementsEqual("LPH_JOB_ID=\(job)".utf8) }
+    }
+}
+
+/// Turns a job's output into log rows and phase changes, in order.
+final class PhaseTracker: Sendable {
+    private let job: Int64
+    private let classifier: LineClassifier
+    private let current = Mutex<Phase>(.idle)
+
+    init(job: Int64, classifier: LineClassifier) {
+        self.job = job
+        self.classifier = classifier
+    }
+
+    func record(_ lines: [String], onStderr: Bool, writer: Writer) async {
+        let now = Timestamp.now()
+        var rows: [Writer.LogRow] = []
+        rows.reserveCapacity(lines.count)
+        for line in lines {
+            rows.append(Writer.LogRow(jobID: job, message: line, level: LineClassifier.level(of: line, onStderr: onStderr),
+                                      source: .agent, timestamp: now))
+            guard let phase = classifier.phase(in: line), current.withLock({ p in
+                defer { p = phase }
+                return p != phase
+            }) else { continue }
+            await writer.append(rows)
+            rows.removeAll()
+            let job = self.job
+            _ = try? await writer.perform { db, events in try JobWrites.setPhase(db, job: job, phase, events: &events) }
+        }
+        await writer.append(rows)
+    }
+}

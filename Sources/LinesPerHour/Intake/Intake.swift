@@ -1,0 +1,118 @@
+import Glibc
+import Logging
+import ServiceLifecycle
+
+/// Takes job files from the spool, one at a time in the order they arrive.
+///
+/// The order of steps is what makes a `kill -9` at any moment harmless:
+///
+/// 1. read and check the file where it lies, in `incoming/`;
+/// 2. commit the job row, recording the file's name and inode (`spool_filed = 0`);
+/// 3. rename the file to `accepted/<job-id>-<name>`;
+/// 4. mark the row filed.
+///
+/// A crash before 2 leaves the file in `incoming/`, taken again at start.
+/// A crash between 2 and 4 leaves a row not yet filed: at start, ``recover()``
+/// finishes the rename (same name, same inode) or sees it done, before any
+/// file is read, so the file never makes a second job. A rejected file gets
+/// its `.error` written before it is moved, so a crash leaves it in
+/// `incoming/` to be judged again. No job file is ever deleted.
+public final class Intake: Service, Sendable {
+    private let spool: Spool
+    private let writer: Writer
+    private let defaultUser: String?
+    private let onAccepted: @Sendable () -> Void
+    private let logger: Logger
+
+    public init(spool: Spool, writer: Writer, defaultUser: String?, logger: Logger,
+                onAccepted: @escaping @Sendable () -> Void) {
+        self.spool = spool
+        self.writer = writer
+        self.defaultUser = defaultUser
+        self.logger = logger
+        self.onAccepted = onAccepted
+    }
+
+    public func run() async throws {
+        try await recover()
+        let (names, feed) = AsyncStream<String?>.makeStream()
+        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+        let handle = try await Inotify.shared.watch(spool.incoming, mask: mask) { [logger] event in
+            if event.isOverflow {
+                feed.yield(nil)
+            } else if event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {
+                logger.critical("the spool folder \(event.directory) was removed or moved: no job file can arrive until the daemon restarts")
+            } else if !event.name.isEmpty {
+                feed.yield(event.name)
+            }
+        }
+        await sweep()
+        for await name in names.cancelOnGracefulShutdown() {
+            if let name { await take(name) } else { await sweep() }
+        }
+        await Inotify.shared.unwatch(handle)
+    }
+
+    /// Everything in `incoming/`, oldest first: at start, and after an
+    /// inotify overflow lost events.
+    private func sweep() async {
+        for name in spool.waiting() { await take(name) }
+    }
+
+    /// Finishes the claims a crash interrupted (see the type's comment).
+    func recover() async throws {
+        let claims = try await writer.perform { db, _ in try JobWrites.unfiled(db) }
+        for claim in claims {
+            if !spool.isFiled(claim.name, job: claim.job) {
+                if spool.inode(of: claim.name) == claim.inode {
+                    try spool.file(claim.name, job: claim.job)
+                    logger.notice("finished filing \(claim.name) as job \(claim.job) after a restart")
+                } else {
+                    logger.warning("job \(claim.job): its file \(claim.name) left incoming/ before it was filed; the job keeps its specification")
+                }
+            }
+            try await writer.perform { db, _ in try JobWrites.markFiled(db, job: claim.job) }
+        }
+    }
+
+    private func take(_ name: String) async {
+        guard !JobFile.isIgnored(name) else { return }
+        switch spool.read(name) {
+        case .vanished:
+            return
+        case .refused(let rejection):
+            await reject(name, rejection)
+        case .taken(let file):
+            do {
+                let request = try JobFile.parse(name: name, bytes: file.bytes)
+                try await accept(name, request, inode: file.inode)
+            } catch let rejection as Rejection {
+                await reject(name, rejection)
+            } catch {
+                logger.error("could not take \(name), it stays in incoming/: \(error)")
+            }
+        }
+    }
+
+    private func accept(_ name: String, _ request: JobRequest, inode: UInt64) async throws {
+        let defaultUser = self.defaultUser
+        let job = try await writer.perform { db, events in
+            try JobWrites.claim(db, request, defaultUser: defaultUser, spoolName: name, spoolInode: inode, events: &events)
+        }
+        try spool.file(name, job: job)
+        onAccepted()
+        try await writer.perform { db, _ in try JobWrites.markFiled(db, job: job) }
+    }
+
+    private func reject(_ name: String, _ rejection: Rejection) async {
+        do {
+            let target = try spool.reject(name, rejection)
+            logger.notice("rejected \(name): \(rejection.reason)")
+            try await writer.perform { db, events in
+                try JobWrites.rejected(db, name: target, reason: rejection.reason, events: &events)
+            }
+        } catch {
+            logger.error("could not reject \(name): \(error)")
+        }
+    }
+}

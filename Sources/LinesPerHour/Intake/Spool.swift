@@ -1,0 +1,130 @@
+import Foundation
+import Glibc
+
+/// The spool's folders and the file operations on them. It trusts nothing it
+/// reads: files are opened without following symlinks and without blocking
+/// on FIFOs, checked with `fstat`, and read up to the size limit only.
+public struct Spool: Sendable {
+    public let root: String
+    public var incoming: String { root + "/incoming" }
+    public var accepted: String { root + "/accepted" }
+    public var rejected: String { root + "/rejected" }
+    public var fifo: String { root + "/events.fifo" }
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public func prepare() throws {
+        for dir in [incoming, accepted, rejected] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+    }
+
+    /// A file taken from `incoming/`: its bytes and the inode that identifies
+    /// it across a crash.
+    public struct Taken: Sendable {
+        public var bytes: [UInt8]
+        public var inode: UInt64
+    }
+
+    public enum ReadOutcome: Sendable {
+        case taken(Taken)
+        case vanished
+        case refused(Rejection)
+    }
+
+    public func read(_ name: String) -> ReadOutcome {
+        let fd = open(incoming + "/" + name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT: return .vanished
+            case ELOOP: return .refused(Rejection("a symlink, not a regular file"))
+            case let err: return .refused(Rejection("cannot open: \(String(cString: strerror(err)))"))
+            }
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .refused(Rejection("cannot stat: \(String(cString: strerror(errno)))")) }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .refused(Rejection("not a regular file")) }
+        guard st.st_size <= JobFile.maxSize else {
+            return .refused(Rejection("file is larger than 1 MiB (\(st.st_size) bytes)"))
+        }
+        var bytes = [UInt8](repeating: 0, count: JobFile.maxSize + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return .refused(Rejection("cannot read: \(String(cString: strerror(errno)))")) }
+            if n == 0 { break }
+            count += n
+        }
+        bytes.removeSubrange(count...)
+        return .taken(Taken(bytes: bytes, inode: UInt64(st.st_ino)))
+    }
+
+    /// The inode of `incoming/<name>`, if it is there.
+    func inode(of name: String) -> UInt64? {
+        var st = stat()
+        return lstat(incoming + "/" + name, &st) == 0 ? UInt64(st.st_ino) : nil
+    }
+
+    public static func acceptedName(job: Int64, name: String) -> String { "\(job)-\(name)" }
+
+    /// Moves `incoming/<name>` to `accepted/<job>-<name>`.
+    func file(_ name: String, job: Int64) throws {
+        try rename(incoming + "/" + name, to: accepted + "/" + Self.acceptedName(job: job, name: name))
+    }
+
+    func isFiled(_ name: String, job: Int64) -> Bool {
+        access(accepted + "/" + Self.acceptedName(job: job, name: name), F_OK) == 0
+    }
+
+    /// Writes the reason beside the file's new place in `rejected/`, then
+    /// moves it there. A name already taken in `rejected/` gets a numeric
+    /// suffix, so no earlier rejected file is ever overwritten.
+    func reject(_ name: String, _ rejection: Rejection) throws -> String {
+        var target = name
+        var n = 1
+        while exists(rejected + "/" + target) || exists(rejected + "/" + target + ".error") {
+            target = "\(name).\(n)"
+            n += 1
+        }
+        let reason = rejection.reason.replacingOccurrences(of: "\n", with: " ") + "\n"
+        let errorPath = rejected + "/" + target + ".error"
+        try Data(reason.utf8).write(to: URL(fileURLWithPath: errorPath + ".tmp"))
+        try rename(errorPath + ".tmp", to: errorPath)
+        try rename(incoming + "/" + name, to: rejected + "/" + target)
+        return target
+    }
+
+    /// Files waiting in `incoming/`, oldest first.
+    func waiting() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming)) ?? []
+        return names.filter { !JobFile.isIgnored($0) }
+            .map { name -> (String, Int, Int) in
+                var st = stat()
+                lstat(incoming + "/" + name, &st)
+                return (name, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+            }
+            .sorted { ($0.1, $0.2, $0.0) < ($1.1, $1.2, $1.0) }
+            .map(\.0)
+    }
+
+    private func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    private func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(from, to) == 0 else {
+            throw DaemonError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// An operational error with a message meant for a person.
+public struct DaemonError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,70 @@
+import GRDB
+
+/// A job's lifecycle; the `status` column of `jobs`.
+public enum JobStatus: String, Sendable, Codable, CaseIterable {
+    case pending, inProgress = "in_progress", completed, failed, cancelled
+
+    public var isFinal: Bool { self == .completed || self == .failed || self == .cancelled }
+}
+
+/// The workflow phases, in order; the `current_phase` column of `jobs`.
+public enum Phase: String, Sendable, Codable, CaseIterable, Comparable {
+    case idle, specify, plan, implement, test, review
+
+    public static func < (lhs: Phase, rhs: Phase) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+public enum Role: String, Sendable, Codable {
+    case admin, user
+}
+
+/// A row of `users`, without its token hash.
+public struct User: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var email: String
+    public var role: Role
+    public var lineCredits: Int64
+
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+}
+
+/// A job as the API and the command line show it: the `jobs` row with its
+/// project's name and its user's email.
+public struct Job: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var project: String
+    public var user: String
+    public var specification: String
+    public var status: JobStatus
+    public var currentPhase: Phase
+    public var linesWritten: Int64
+    public var tasksDone: Int64
+    public var tasksTotal: Int64
+    public var exitCode: Int64?
+    public var failureReason: String?
+    public var createdAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var updatedAt: String
+
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+    static let selection = """
+        SELECT jobs.*, projects.name AS project, users.email AS user
+        FROM jobs JOIN projects ON projects.id = jobs.project_id JOIN users ON users.id = jobs.user_id
+        """
+}
+
+/// A row of `log_entries`.
+public struct LogEntry: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var jobId: Int64
+    public var message: String
+    public var level: Level
+    public var source: LineSource
+    public var timestamp: String
+
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+}

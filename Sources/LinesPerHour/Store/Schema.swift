@@ -1,0 +1,92 @@
+import GRDB
+
+/// The database schema, created and migrated by the daemon at start.
+///
+/// Table and column names are the contract's; columns beyond them carry what
+/// the daemon needs to recover after a crash (`spool_*`, `agent_pgid`) and to
+/// explain what happened (`failure_reason`, `exit_code`, timings).
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+                    line_credits INTEGER NOT NULL DEFAULT 0 CHECK (line_credits >= 0),
+                    initial_credits INTEGER NOT NULL DEFAULT 0,
+                    token_hash TEXT UNIQUE,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE projects (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    project_id INTEGER NOT NULL REFERENCES projects(id),
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    specification TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'in_progress', 'completed', 'failed', 'cancelled')),
+                    current_phase TEXT NOT NULL DEFAULT 'idle'
+                        CHECK (current_phase IN ('idle', 'specify', 'plan', 'implement', 'test', 'review')),
+                    lines_written INTEGER NOT NULL DEFAULT 0,
+                    tasks_done INTEGER NOT NULL DEFAULT 0,
+                    tasks_total INTEGER NOT NULL DEFAULT 0,
+                    exit_code INTEGER,
+                    failure_reason TEXT,
+                    spool_name TEXT,
+                    spool_inode INTEGER,
+                    spool_filed INTEGER NOT NULL DEFAULT 1,
+                    agent_pgid INTEGER,
+                    created_at TEXT NOT NULL,
+                    started_at TEXT,
+                    finished_at TEXT,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE INDEX jobs_by_status ON jobs(status, id);
+                CREATE INDEX jobs_unfiled ON jobs(spool_filed) WHERE spool_filed = 0;
+                CREATE TABLE log_entries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id INTEGER NOT NULL REFERENCES jobs(id),
+                    message TEXT NOT NULL,
+                    level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error', 'debug')),
+                    source TEXT NOT NULL CHECK (source IN ('system', 'agent', 'user')),
+                    timestamp TEXT NOT NULL
+                );
+                CREATE INDEX log_entries_by_job ON log_entries(job_id, id);
+                CREATE TABLE artifacts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    project_id INTEGER NOT NULL REFERENCES projects(id),
+                    job_id INTEGER REFERENCES jobs(id),
+                    file_path TEXT NOT NULL,
+                    file_name TEXT NOT NULL,
+                    artifact_type TEXT NOT NULL CHECK (artifact_type IN ('documentation', 'code', 'binary', 'symlink')),
+                    preview_content TEXT,
+                    line_count INTEGER NOT NULL DEFAULT 0,
+                    size_bytes INTEGER NOT NULL DEFAULT 0,
+                    modified_at TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    UNIQUE (project_id, file_path)
+                );
+                CREATE TABLE stream_messages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    stream_type TEXT NOT NULL
+                        CHECK (stream_type IN ('logs', 'insights', 'knowledge', 'jobs', 'artifacts')),
+                    message_text TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    level TEXT NOT NULL DEFAULT 'info',
+                    job_id INTEGER,
+                    payload TEXT,
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX stream_messages_by_type ON stream_messages(stream_type, id);
+                """)
+        }
+        return migrator
+    }
+}

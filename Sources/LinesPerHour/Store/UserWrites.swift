@@ -1,0 +1,32 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Users and their tokens. Tokens are random, shown once, and stored only as
+/// SHA-256 hashes.
+public enum Tokens {
+    public static func generate() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        return "lph_" + bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+enum UserWrites {
+    /// Creates a user and returns it with its new token.
+    static func create(_ db: Database, email: String, role: Role, credits: Int64) throws -> (User, String) {
+        let token = Tokens.generate()
+        try db.execute(sql: """
+            INSERT INTO users (email, role, line_credits, initial_credits, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [email, role.rawValue, credits, credits, Tokens.hash(token), Timestamp.now()])
+        return (User(id: db.lastInsertedRowID, email: email, role: role, lineCredits: credits), token)
+    }
+
+    static func hasAdmin(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')") ?? false
+    }
+}

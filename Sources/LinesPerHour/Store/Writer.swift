@@ -1,0 +1,239 @@
+import GRDB
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// The one writer to SQLite.
+///
+/// Everything the daemon records goes through here, in the order it was
+/// handed in: job log lines on a fast path (one cached prepared statement),
+/// and units of work (claims, status changes, journal rows) each in its own
+/// savepoint, so one failing unit never takes the rest of its batch with it.
+///
+/// Batching is group commit: the drain loop takes whatever queued up while the
+/// previous transaction committed (up to `maxBatch` rows), so an idle daemon
+/// commits at once and a busy one commits in large transactions. Only after a
+/// commit are the batch's events handed to `publish` and the callers resumed:
+/// nothing is ever shown that is not in the database.
+///
+/// Producers that outrun the disk are held back (``append(_:)`` suspends above
+/// `highWater` queued rows), which in turn stops the reading of an agent's
+/// pipe: memory stays bounded and no line is dropped.
+public final class Writer: Service, Sendable {
+    /// One line of a job's log, before it has a row id.
+    public struct LogRow: Sendable {
+        public var jobID: Int64
+        public var message: String
+        public var level: Level
+        public var source: LineSource
+        public var timestamp: String
+
+        public init(jobID: Int64, message: String, level: Level, source: LineSource, timestamp: String = Timestamp.now()) {
+            self.jobID = jobID
+            self.message = message
+            self.level = level
+            self.source = source
+            self.timestamp = timestamp
+        }
+    }
+
+    /// A unit of work: runs inside the batch's transaction, appends the events
+    /// it committed, and returns what to do once the commit is durable.
+    typealias Work = @Sendable (Database, inout [Event]) -> @Sendable () -> Void
+
+    enum Operation: Sendable {
+        case log(LogRow)
+        case work(Work)
+    }
+
+    struct State: ~Copyable {
+        var queue: [Operation] = []
+        var drainer: CheckedContinuation<Void, Never>?
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var closing = false
+        var finished = false
+    }
+
+    private let pool: DatabasePool
+    private let publish: @Sendable ([Event]) -> Void
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let maxBatch: Int
+    private let highWater: Int
+    private let linesStored = Counter(label: "lph_log_lines_stored_total")
+    private let batchRows = Recorder(label: "lph_writer_batch_rows")
+    private let commitTime = Metrics.Timer(label: "lph_writer_commit_seconds")
+
+    init(pool: DatabasePool, logger: Logger, maxBatch: Int = 10_000, highWater: Int = 50_000,
+         publish: @escaping @Sendable ([Event]) -> Void) {
+        self.pool = pool
+        self.logger = logger
+        self.maxBatch = maxBatch
+        self.highWater = highWater
+        self.publish = publish
+    }
+
+    // MARK: - Producers
+
+    /// Queues log lines; suspends while the queue is over its high-water mark.
+    public func append(_ rows: [LogRow]) async {
+        guard !rows.isEmpty else { return }
+        while true {
+            let admitted = state.withLock { s -> Bool in
+                guard s.queue.count < highWater || s.finished else { return false }
+                s.queue.append(contentsOf: rows.lazy.map { .log($0) })
+                Self.wakeDrainer(&s)
+                return true
+            }
+            if admitted { return }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                state.withLock { s in
+                    if s.queue.count < highWater { c.resume() } else { s.roomWaiters.append(c) }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` in the next batch's transaction (in its own savepoint) and
+    /// returns its result once the transaction has committed. Events appended
+    /// to the `inout` array are published after the commit.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (Database, inout [Event]) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            let work: Work = { db, events in
+                var local: [Event] = []
+                let outcome: Result<T, any Error>
+                do {
+                    var value: T?
+                    try db.inSavepoint {
+                        value = try body(db, &local)
+                        return .commit
+                    }
+                    outcome = .success(value!)
+                    events.append(contentsOf: local)
+                } catch {
+                    outcome = .failure(error)
+                }
+                return { c.resume(with: outcome) }
+            }
+            let accepted = state.withLock { s -> Bool in
+                guard !s.finished else { return false }
+                s.queue.append(.work(work))
+                Self.wakeDrainer(&s)
+                return true
+            }
+            if !accepted { c.resume(throwing: StoreError.writerStopped) }
+        }
+    }
+
+    private static func wakeDrainer(_ s: inout State) {
+        s.drainer?.resume()
+        s.drainer = nil
+    }
+
+    // MARK: - The drain loop
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while let batch = await nextBatch() {
+                await commitUntilDurable(batch)
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { s in
+                s.closing = true
+                Self.wakeDrainer(&s)
+            }
+        }
+    }
+
+    /// The next batch, or nil once shutdown was asked for and the queue is empty.
+    private func nextBatch() async -> [Operation]? {
+        while true {
+            let taken = state.withLock { s -> [Operation]?? in
+                if s.queue.isEmpty {
+                    if s.closing {
+                        s.finished = true
+                        return .some(nil)
+                    }
+                    return nil
+                }
+                let batch: [Operation]
+                if s.queue.count <= maxBatch {
+                    batch = s.queue
+                    s.queue.removeAll(keepingCapacity: true)
+                } else {
+                    batch = Array(s.queue.prefix(maxBatch))
+                    s.queue.removeFirst(maxBatch)
+                }
+                if s.queue.count < highWater {
+                    for waiter in s.roomWaiters { waiter.resume() }
+                    s.roomWaiters.removeAll()
+                }
+                return .some(batch)
+            }
+            if let taken { return taken }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                state.withLock { s in
+                    if s.queue.isEmpty && !s.closing { s.drainer = c } else { c.resume() }
+                }
+            }
+        }
+    }
+
+    /// Commits a batch, retrying (with back-off) while the database refuses,
+    /// for instance on a full disk: what was accepted is kept, not dropped.
+    private func commitUntilDurable(_ batch: [Operation]) async {
+        var delay: Duration = .milliseconds(50)
+        while true {
+            do {
+                let start = ContinuousClock.now
+                let (events, completions) = try commit(batch)
+                let elapsed = (ContinuousClock.now - start).components
+                commitTime.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+                batchRows.record(batch.count)
+                publish(events)
+                for done in completions { done() }
+                return
+            } catch {
+                logger.error("database write failed, will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func commit(_ batch: [Operation]) throws -> ([Event], [@Sendable () -> Void]) {
+        try pool.write { db in
+            var events: [Event] = []
+            events.reserveCapacity(batch.count)
+            var completions: [@Sendable () -> Void] = []
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO log_entries (job_id, message, level, source, timestamp) VALUES (?, ?, ?, ?, ?)
+                """)
+            var lines = 0
+            for operation in batch {
+                switch operation {
+                case .log(let row):
+                    try insert.execute(arguments: [row.jobID, row.message, row.level.rawValue, row.source.rawValue, row.timestamp])
+                    events.append(Event(id: db.lastInsertedRowID, stream: .log, jobID: row.jobID, level: row.level,
+                                        text: row.message, timestamp: row.timestamp))
+                    lines += 1
+                case .work(let work):
+                    completions.append(work(db, &events))
+                }
+            }
+            linesStored.increment(by: lines)
+            return (events, completions)
+        }
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case writerStopped
+
+    public var description: String {
+        switch self {
+        case .writerStopped: "the database writer has stopped"
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import LinesPerHour
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon: the spool, the agents, the database, the FIFO and the HTTP server.")
+
+    @Option(help: "The spool folder (holds incoming/, accepted/, rejected/ and events.fifo).")
+    var spool = "Spool"
+    @Option(help: "The folder of generated projects; each job's agent runs in <projects>/<project>/.")
+    var projects = "generated_projects"
+    @Option(help: "The SQLite database file.")
+    var db = "lph.sqlite"
+    @Option(help: "The daemon's state folder (admin.token, specification files).")
+    var stateDir = ".lph"
+    @Option(help: "Where the HTTP server listens, HOST:PORT.")
+    var listen = "127.0.0.1:8050"
+    @Option(help: "How many jobs run at once.")
+    var maxJobs = 2
+    @Option(help: "The agent command line, split as a shell splits words (default: this program's demo agent).")
+    var agent: String?
+    @Option(help: "Seconds per phase for the default demo agent.")
+    var demoPace = 3.0
+    @Option(help: "The FIFO's line format: text or json.")
+    var fifoFormat = "text"
+    @Option(help: "The user of job files that name none (default: the admin).")
+    var defaultUser: String?
+    @Option(help: "Seconds after which a running job is stopped and failed (0: never).")
+    var jobTimeout = 4 * 3600
+    @Option(name: .customLong("phase-pattern"), help: "PHASE=REGEX: a line matching REGEX means the agent is in PHASE (repeatable; replaces the defaults).")
+    var phasePatterns: [String] = []
+
+    func run() async throws {
+        var settings = Settings(agent: try agentCommand())
+        settings.spool = spool
+        settings.projects = projects
+        settings.database = db
+        settings.stateDirectory = stateDir
+        (settings.host, settings.port) = try hostAndPort()
+        guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
+        settings.maxJobs = maxJobs
+        guard let format = FifoSink.Format(rawValue: fifoFormat) else { throw ValidationError("--fifo-format is text or json") }
+        settings.fifoFormat = format
+        settings.defaultUser = defaultUser
+        settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
+        if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
+
+        var logger = Logger(label: "lph")
+        logger.logLevel = .info
+        let daemon = try await Daemon(settings: settings, logger: logger)
+        let tokenHint = daemon.newAdminToken.map { "?token=\($0)" } ?? ""
+        let final = settings
+        try await daemon.run { port in
+            let address = "http://\(final.host):\(port)/"
+            say("lph: serving on \(address)\(tokenHint)")
+            if tokenHint.isEmpty { say("lph: the admin token is in \(final.stateDirectory)/admin.token; open \(address)?token=<token>") }
+            say("lph: drop job files into \(final.spool)/incoming/, follow events with: cat \(final.spool)/events.fifo")
+        }
+    }
+
+    private func agentCommand() throws -> [String] {
+        if let agent {
+            let words = try ShellWords.split(agent)
+            guard !words.isEmpty else { throw ValidationError("--agent is empty") }
+            return words
+        }
+        return [CommandLine.selfPath, "demo-agent", "--pace", String(demoPace)]
+    }
+
+    private func hostAndPort() throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ValidationError("--listen must be HOST:PORT, for instance 127.0.0.1:8050")
+        }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    private func phaseRules() throws -> [LineClassifier.PhaseRule] {
+        try phasePatterns.map { spec in
+            guard let eq = spec.firstIndex(of: "="), let phase = Phase(rawValue: String(spec[..<eq])) else {
+                throw ValidationError("--phase-pattern must be PHASE=REGEX with PHASE one of specify, plan, implement, test, review")
+            }
+            do {
+                return try LineClassifier.PhaseRule(phase: phase, pattern: String(spec[spec.index(after: eq)...]))
+            } catch {
+                throw ValidationError("--phase-pattern \(spec): \(error)")
+            }
+        }
+    }
+}
+
+extension CommandLine {
+    /// This program's own path, so the default agent is the same binary.
+    static var selfPath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+    }
+}
