@@ -36,13 +36,23 @@ public final class Intake: Service, Sendable {
     public func run() async throws {
         try await recover()
         let (names, feed) = AsyncStream<String?>.makeStream()
-        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+        // A regular file is taken once closed after writing or renamed in; anything
+        // else (a symlink, a FIFO, a folder) is never "written", so it is judged on creation.
+        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF
+        let spool = self.spool
         let handle = try await Inotify.shared.watch(spool.incoming, mask: mask) { [logger] event in
             if event.isOverflow {
                 feed.yield(nil)
             } else if event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {
                 logger.critical("the spool folder \(event.directory) was removed or moved: no job file can arrive until the daemon restarts")
-            } else if !event.name.isEmpty {
+            } else if event.name.isEmpty {
+                return
+            } else if event.has(IN_CREATE) {
+                if spool.kind(of: event.name) == .other { feed.yield(event.name) }
+            } else if event.has(IN_CLOSE_WRITE) {
+                // `touch` then write: an empty file closed is not a submission yet.
+                if spool.kind(of: event.name) != .emptyFile { feed.yield(event.name) }
+            } else {
                 feed.yield(event.name)
             }
         }
@@ -78,7 +88,7 @@ public final class Intake: Service, Sendable {
     private func take(_ name: String) async {
         guard !JobFile.isIgnored(name) else { return }
         switch spool.read(name) {
-        case .vanished:
+        case .vanished, .busy:
             return
         case .refused(let rejection):
             await reject(name, rejection)

@@ -31,6 +31,8 @@ public struct Spool: Sendable {
     public enum ReadOutcome: Sendable {
         case taken(Taken)
         case vanished
+        /// Someone still has it open for writing; their close brings it back.
+        case busy
         case refused(Rejection)
     }
 
@@ -47,6 +49,13 @@ public struct Spool: Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .refused(Rejection("cannot stat: \(String(cString: strerror(errno)))")) }
         guard st.st_mode & S_IFMT == S_IFREG else { return .refused(Rejection("not a regular file")) }
+        // A read lease is refused while any process has the file open for writing:
+        // the one sure sign, which a close event alone is not, that it is complete.
+        if fcntl(fd, F_SETLEASE, F_RDLCK) == 0 {
+            fcntl(fd, F_SETLEASE, F_UNLCK)
+        } else if errno == EAGAIN {
+            return .busy
+        }
         guard st.st_size <= JobFile.maxSize else {
             return .refused(Rejection("file is larger than 1 MiB (\(st.st_size) bytes)"))
         }
@@ -67,6 +76,18 @@ public struct Spool: Sendable {
     func inode(of name: String) -> UInt64? {
         var st = stat()
         return lstat(incoming + "/" + name, &st) == 0 ? UInt64(st.st_ino) : nil
+    }
+
+    enum EntryKind {
+        case file, emptyFile, other, gone
+    }
+
+    /// What `incoming/<name>` is, without following a symlink.
+    func kind(of name: String) -> EntryKind {
+        var st = stat()
+        guard lstat(incoming + "/" + name, &st) == 0 else { return .gone }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .other }
+        return st.st_size == 0 ? .emptyFile : .file
     }
 
     public static func acceptedName(job: Int64, name: String) -> String { "\(job)-\(name)" }
@@ -128,3 +149,7 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// `F_SETLEASE` from Linux's `<fcntl.h>` (F_LINUX_SPECIFIC_BASE + 0), which
+/// Glibc hides from Swift without `_GNU_SOURCE`.
+private let F_SETLEASE: Int32 = 1024
