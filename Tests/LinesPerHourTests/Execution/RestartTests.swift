@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import Testing
+@testable import LinesPerHour
+
+/// The real `lph serve` binary, killed with SIGKILL mid-job and started again.
+@Suite struct RestartTests {
+    final class ServeProcess {
+        let process = Process()
+
+        init(in scratch: Scratch, agent: String) throws {
+            process.executableURL = URL(fileURLWithPath: lphBinary)
+            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--max-jobs", "1", "--agent", agent]
+            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func kill9() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func terminate() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// The job's row, or nil while it (or the schema) is not there yet.
+    func job(_ db: DatabaseQueue, _ id: Int64) throws -> Row? {
+        try? db.read { try Row.fetchOne($0, sql: "SELECT status, failure_reason, agent_pgid FROM jobs WHERE id = ?", arguments: [id]) }
+    }
+
+    @Test func aJobInterruptedByKill9FailsAndThePendingOneStillRuns() async throws {
+        let scratch = try Scratch()
+        let hang = try scratch.script("hang.sh", "echo started; exec sleep 1000")
+        let first = try ServeProcess(in: scratch, agent: hang)
+        let incoming = scratch.file("Spool/incoming")
+        try await eventually("the spool") { FileManager.default.fileExists(atPath: incoming) }
+        try #"{"project": "One", "specification": "x"}"#.write(toFile: incoming + "/.1.tmp", atomically: false, encoding: .utf8)
+        rename(incoming + "/.1.tmp", incoming + "/one.json")
+        try #"{"project": "Two", "specification": "x"}"#.write(toFile: incoming + "/.2.tmp", atomically: false, encoding: .utf8)
+        rename(incoming + "/.2.tmp", incoming + "/two.json")
+
+        var configuration = Configuration()
+        configuration.readonly = true
+        let db = try DatabaseQueue(path: scratch.file("lph.sqlite"), configuration: configuration)
+        var agentGroup: Int32 = 0
+        try await eventually("job 1 to run its agent and job 2 to wait") {
+            guard let one = try job(db, 1), let two = try job(db, 2) else { return false }
+            agentGroup = one["agent_pgid"] ?? 0
+            return one["status"] == "in_progress" && agentGroup > 0 && two["status"] == "pending"
+        }
+        first.kill9()
+        #expect(kill(agentGroup, 0) == 0, "the orphaned agent is still alive before the restart")
+
+        let second = try ServeProcess(in: scratch, agent: "/bin/echo finished")
+        defer { second.terminate() }
+        try await eventually("job 1 to be failed and job 2 to complete") {
+            try job(db, 1)?["status"] == "failed" && job(db, 2)?["status"] == "completed"
+        }
+        #expect(try job(db, 1)?["failure_reason"] == "interrupted by daemon restart")
+        let lastLine = try await db.read { try String.fetchOne($0, sql: "SELECT message FROM log_entries WHERE job_id = 1 ORDER BY id DESC") }
+        #expect(lastLine == "interrupted by daemon restart")
+        // The previous daemon's agent was recognised as the job's own and killed.
+        try await eventually("the orphaned agent to be killed") { kill(agentGroup, 0) != 0 }
+    }
+}
