@@ -125,34 +125,41 @@ public final class FifoSink: Service, Sendable {
         }
         var chunk: [UInt8] = pendingDrops > 0 ? line(forDrops: pendingDrops) : []
         var noticeSent = pendingDrops == 0
-        var flushed = 0
         var inChunk = 0
-        func fail() -> Int32 {
-            close(fd)
-            countDropped(events.count - flushed + (noticeSent ? 0 : pendingDrops))
-            return -1
-        }
-        for event in events {
-            let next = line(for: event)
-            if chunk.count + next.count > Self.chunkLimit {
-                guard flush(&chunk, fd) else { return fail() }
-                flushed += inChunk
+        var dropped = 0
+        // Sends the chunk; a full pipe drops it (the reader is slow, but still there),
+        // a closed one ends the writing (the reader left).
+        func send() -> Bool {
+            defer {
+                chunk.removeAll(keepingCapacity: true)
                 inChunk = 0
+            }
+            guard !chunk.isEmpty else { return true }
+            let written = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written == chunk.count {
                 noticeSent = true
+                return true
+            }
+            dropped += inChunk
+            return written < 0 && errno == EAGAIN
+        }
+        for (index, event) in events.enumerated() {
+            let next = line(for: event)
+            if chunk.count + next.count > Self.chunkLimit, !send() {
+                close(fd)
+                countDropped(dropped + events.count - index + (noticeSent ? 0 : pendingDrops))
+                return -1
             }
             chunk += next
             inChunk += 1
         }
-        guard flush(&chunk, fd) else { return fail() }
+        guard send() else {
+            close(fd)
+            countDropped(dropped + (noticeSent ? 0 : pendingDrops))
+            return -1
+        }
+        countDropped(dropped + (noticeSent ? 0 : pendingDrops))
         return fd
-    }
-
-    /// Writes the chunk whole; false when the reader is gone or too slow.
-    private func flush(_ chunk: inout [UInt8], _ fd: Int32) -> Bool {
-        defer { chunk.removeAll(keepingCapacity: true) }
-        guard !chunk.isEmpty else { return true }
-        let written = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        return written == chunk.count
     }
 
     private func countDropped(_ n: Int) {

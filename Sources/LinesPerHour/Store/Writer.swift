@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -187,7 +188,7 @@ public final class Writer: Service, Sendable {
         while true {
             do {
                 let start = ContinuousClock.now
-                let (events, completions) = try commit(batch)
+                let (events, completions) = try await commit(batch)
                 let elapsed = (ContinuousClock.now - start).components
                 commitTime.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
                 batchRows.record(batch.count)
@@ -202,8 +203,9 @@ public final class Writer: Service, Sendable {
         }
     }
 
-    private func commit(_ batch: [Operation]) throws -> ([Event], [@Sendable () -> Void]) {
-        try pool.write { db in
+    /// Runs on GRDB's writer queue, never on a Swift concurrency thread.
+    private func commit(_ batch: [Operation]) async throws -> ([Event], [@Sendable () -> Void]) {
+        try await pool.write { db in
             var events: [Event] = []
             events.reserveCapacity(batch.count)
             var completions: [@Sendable () -> Void] = []
@@ -214,7 +216,7 @@ public final class Writer: Service, Sendable {
             for operation in batch {
                 switch operation {
                 case .log(let row):
-                    try insert.execute(arguments: [row.jobID, row.message, row.level.rawValue, row.source.rawValue, row.timestamp])
+                    try Self.insert(row, with: insert, db)
                     events.append(Event(id: db.lastInsertedRowID, stream: .log, jobID: row.jobID, level: row.level,
                                         text: row.message, timestamp: row.timestamp))
                     lines += 1
@@ -227,6 +229,41 @@ public final class Writer: Service, Sendable {
         }
     }
 }
+
+extension Writer {
+    /// Binds one log row by hand to the cached statement: the generic
+    /// argument path boxes every value, and this runs once per stored line.
+    private static func insert(_ row: LogRow, with statement: Statement, _ db: Database) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_bind_int64(handle, 1, row.jobID)
+        var message = row.message
+        var timestamp = row.timestamp
+        let code = message.withUTF8 { text in
+            timestamp.withUTF8 { time in
+                sqlite3_bind_text(handle, 2, text.baseAddress, Int32(text.count), nil)
+                bindStatic(handle, 3, row.level.rawValue)
+                bindStatic(handle, 4, row.source.rawValue)
+                sqlite3_bind_text(handle, 5, time.baseAddress, Int32(time.count), nil)
+                defer {
+                    sqlite3_reset(handle)
+                    sqlite3_clear_bindings(handle)
+                }
+                return sqlite3_step(handle)
+            }
+        }
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
+    private static func bindStatic(_ handle: OpaquePointer?, _ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_VALUE) }
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`, which does not import into Swift: SQLite copies the bytes.
+private let SQLITE_TRANSIENT_VALUE = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 public enum StoreError: Error, CustomStringConvertible {
     case writerStopped

@@ -1,66 +1,112 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import LinesPerHour
 
 @Suite struct FifoTests {
-    /// Opens the FIFO for reading without blocking, then reads it blocking.
-    final class Reader {
-        let fd: Int32
-        var buffer: [UInt8] = []
+    /// Reads the FIFO on a thread of its own (never a Swift concurrency
+    /// thread), collecting whole lines until stopped.
+    final class Reader: Sendable {
+        private let fd: Int32
+        private let state = Mutex<(lines: [String], paused: Bool, stopped: Bool)>(([], false, false))
 
-        init(_ path: String) {
+        /// Opens the FIFO without blocking; `paused` readers hold it open but read nothing yet.
+        init(_ path: String, paused: Bool = false) {
             fd = open(path, O_RDONLY | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            state.withLock { $0.paused = paused }
+            Thread { [self] in self.loop() }.start()
         }
 
-        deinit { close(fd) }
+        var lines: [String] { state.withLock { $0.lines } }
 
-        /// Reads lines until one satisfies `stop`; returns all of them.
-        func lines(until stop: (String) -> Bool) -> [String] {
-            var lines: [String] = []
+        /// Bytes waiting in the pipe, not read yet.
+        var unread: Int32 {
+            var count: Int32 = 0
+            _ = ioctl(fd, UInt(FIONREAD), &count)
+            return count
+        }
+        func resume() { state.withLock { $0.paused = false } }
+
+        func stop() {
+            state.withLock { $0.stopped = true }
+        }
+
+        private func loop() {
+            defer { close(fd) }
+            var partial: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
-                while let nl = buffer.firstIndex(of: 10) {
-                    let line = String(decoding: buffer[..<nl], as: UTF8.self)
-                    buffer.removeSubrange(...nl)
-                    lines.append(line)
-                    if stop(line) { return lines }
-                }
+                let (paused, stopped) = state.withLock { ($0.paused, $0.stopped) }
+                if stopped { return }
+                var pfd = pollfd(fd: fd, events: paused ? 0 : Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 50) > 0, !paused else { continue }
                 let n = read(fd, &chunk, chunk.count)
-                if n <= 0 { return lines }
-                buffer += chunk[..<n]
+                guard n > 0 else { continue }
+                partial += chunk[..<n]
+                var complete: [String] = []
+                while let nl = partial.firstIndex(of: 10) {
+                    complete.append(String(decoding: partial[..<nl], as: UTF8.self))
+                    partial.removeSubrange(...nl)
+                }
+                state.withLock { $0.lines += complete }
             }
         }
     }
 
-    @Test func withNoReaderJobsRunAndLinesAreCountedThenAReaderGetsTheNextOnes() async throws {
-        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 20000"])
+    func waitForLine(_ reader: Reader, containing text: String) async throws -> [String] {
+        try await eventually("a FIFO line with \(text)") { reader.lines.contains { $0.contains(text) } }
+        return reader.lines
+    }
+
+    @Test func withNoReaderLinesAreDroppedAndCountedThenAReaderGetsEveryLineInOrder() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 500"])
         try d.drop("Unread.md", "x")
         #expect(try await d.finished(try await d.jobID(forSpoolFile: "Unread.md")).status == .completed)
 
         let reader = Reader(d.spool.fifo)
+        defer { reader.stop() }
         try d.drop("Read.md", "x")
         let id = try await d.jobID(forSpoolFile: "Read.md")
-        let lines = await Task.detached { reader.lines { $0.contains("jobs [job=\(id)] info job \(id) completed") } }.value
+        let lines = try await waitForLine(reader, containing: "jobs [job=\(id)] info job \(id) completed")
         // The drops while nobody read are reported first, then every event in the contract's format.
         #expect(lines.first?.contains("logs warning fifo: ") == true)
         #expect(lines.first?.contains("lines dropped") == true)
         let format = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (logs|jobs|log|insights|knowledge|artifacts)( \[job=\d+\])? (info|warning|error|debug) .*$/#
         #expect(lines.allSatisfy { $0.wholeMatch(of: format) != nil })
-        // A reader that keeps up gets every line in order; one that falls behind
-        // gets fewer, still in order, with the drops reported.
+        // 500 short lines fit in the pipe's buffer, however late the reader reads.
         let numbers = lines.filter { $0.contains(" log [job=\(id)] info ") }.compactMap { Int($0.split(separator: " ").last!) }
-        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
-        #expect(numbers == Array(1...20000) || lines.dropFirst().contains { $0.contains("lines dropped") })
+        #expect(numbers == Array(1...500))
+        try await d.stop()
+    }
+
+    @Test func aReaderTooSlowLosesLinesNotItsPlaceAndHearsHowMany() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", #"[ "$LPH_PROJECT" = Flood ] && seq 1 50000 || echo after"#])
+        let reader = Reader(d.spool.fifo, paused: true)
+        defer { reader.stop() }
+        try d.drop("Flood.md", "x")
+        // The reader reads nothing while the job writes far more than a pipe holds.
+        let floodID = try await d.jobID(forSpoolFile: "Flood.md")
+        #expect(try await d.finished(floodID).status == .completed)
+        reader.resume()
+        // Once the reader has emptied the pipe, the next job's few lines fit in it whole.
+        try await eventually("the reader to empty the pipe") { !reader.lines.isEmpty && reader.unread == 0 }
+        try d.drop("After.md", "x")
+        let id = try await d.jobID(forSpoolFile: "After.md")
+        let lines = try await waitForLine(reader, containing: "job \(id) completed")
+        #expect(lines.contains { $0.contains("lines dropped") })
+        let flood = lines.filter { $0.contains(" log [job=\(floodID)] info ") }.compactMap { Int($0.split(separator: " ").last!) }
+        #expect(flood.count < 50000)
+        #expect(zip(flood, flood.dropFirst()).allSatisfy { $0 < $1 })
         try await d.stop()
     }
 
     @Test func jsonLinesCarryTheContractKeys() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", #"echo 'say "hi"'"#]) { $0.fifoFormat = .json }
         let reader = Reader(d.spool.fifo)
+        defer { reader.stop() }
         try d.drop("Json.md", "x")
         let id = try await d.jobID(forSpoolFile: "Json.md")
-        let lines = await Task.detached { reader.lines { $0.contains("\"text\":\"job \(id) completed\"") } }.value
+        let lines = try await waitForLine(reader, containing: "\"text\":\"job \(id) completed\"")
         let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         for object in objects {
             #expect(Set(object.keys).isSuperset(of: ["id", "stream", "job_id", "level", "text", "timestamp"]))

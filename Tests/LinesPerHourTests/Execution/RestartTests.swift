@@ -18,11 +18,13 @@ import Testing
         }
 
         func kill9() {
+            guard process.isRunning else { return }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
 
         func terminate() {
+            guard process.isRunning else { return }
             process.terminate()
             process.waitUntilExit()
         }
@@ -37,6 +39,7 @@ import Testing
         let scratch = try Scratch()
         let hang = try scratch.script("hang.sh", "echo started; exec sleep 1000")
         let first = try ServeProcess(in: scratch, agent: hang)
+        defer { first.kill9() }
         let incoming = scratch.file("Spool/incoming")
         try await eventually("the spool") { FileManager.default.fileExists(atPath: incoming) }
         try #"{"project": "One", "specification": "x"}"#.write(toFile: incoming + "/.1.tmp", atomically: false, encoding: .utf8)
@@ -55,6 +58,7 @@ import Testing
         }
         first.kill9()
         #expect(kill(agentGroup, 0) == 0, "the orphaned agent is still alive before the restart")
+        defer { kill(-agentGroup, SIGKILL) }
 
         let second = try ServeProcess(in: scratch, agent: "/bin/echo finished")
         defer { second.terminate() }

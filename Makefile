@@ -1,0 +1,23 @@
+# The two commands of the quick start, and the measurements.
+.PHONY: run test deps build release measure
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+# The daemon on the embedded defaults: SQLite, the demo agent, http://127.0.0.1:8050/
+run: build
+	.build/debug/lph serve
+
+# Every test.
+test: deps
+	swift test
+
+# Backbone figures: lines stored per second and drop-to-start latency (release build).
+measure: release
+	python3 bench/backbone.py .build/release/lph
