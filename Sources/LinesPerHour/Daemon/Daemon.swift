@@ -14,6 +14,7 @@ public final class Daemon: Sendable {
     public let writer: Writer
     public let broadcaster: Broadcaster
     public let executor: Executor
+    public let index: ArtifactIndex
     public let spool: Spool
     /// Set on the first start only: the new admin's token.
     public let newAdminToken: String?
@@ -33,6 +34,9 @@ public final class Daemon: Sendable {
         let broadcaster = Broadcaster()
         self.broadcaster = broadcaster
         writer = Writer(pool: store.pool, logger: logger) { broadcaster.publish($0) }
+        let running = RunningJobs()
+        index = ArtifactIndex(root: Self.absolute(settings.projects), store: store, writer: writer, running: running,
+                              sweepInterval: settings.sweepInterval, logger: logger)
         executor = Executor(settings: .init(
             command: settings.agent,
             projectsDirectory: Self.absolute(settings.projects),
@@ -41,7 +45,7 @@ public final class Daemon: Sendable {
             timeout: settings.jobTimeout,
             grace: settings.stopGrace,
             classifier: LineClassifier(rules: settings.phaseRules)
-        ), store: store, writer: writer, logger: logger)
+        ), store: store, writer: writer, running: running, index: index, logger: logger)
         newAdminToken = try AdminBootstrap.ensureAdmin(store: store, settings: settings)
     }
 
@@ -60,7 +64,7 @@ public final class Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [writer, fifo, executor, intake, http],
+            services: [writer, fifo, index, executor, intake, http],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -17,6 +17,8 @@ public struct Settings: Sendable {
     public var adminCredits: Int64 = 1_000_000
     public var jobTimeout: Duration? = .seconds(4 * 3600)
     public var stopGrace: Duration = .seconds(5)
+    /// The slow safety sweep of `generated_projects/`, reconciled with the index.
+    public var sweepInterval: Duration = .seconds(600)
     public var phaseRules = LineClassifier.defaultRules()
 
     public init(agent: [String]) {

@@ -26,14 +26,17 @@ public final class Executor: Service, Sendable {
     private let store: Store
     private let writer: Writer
     private let logger: Logger
+    private let running: RunningJobs
+    private let index: ArtifactIndex
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
-    private let running = Mutex<[Int64: AgentControl]>([:])
 
-    public init(settings: Settings, store: Store, writer: Writer, logger: Logger) {
+    public init(settings: Settings, store: Store, writer: Writer, running: RunningJobs, index: ArtifactIndex, logger: Logger) {
         self.settings = settings
         self.store = store
         self.writer = writer
+        self.running = running
+        self.index = index
         self.logger = logger
         (wakeups, wakeFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -50,30 +53,31 @@ public final class Executor: Service, Sendable {
             for await _ in wakeups.cancelOnGracefulShutdown() {
                 await startPending(in: &group)
             }
-            for control in running.withLock({ Array($0.values) }) { control.stop(.shutdown) }
+            for control in running.controls { control.stop(.shutdown) }
         }
     }
 
     // MARK: - Scheduling
 
+    /// Starts the oldest pending jobs while slots are free, skipping those
+    /// whose project already runs a job: a project's folder has one agent at a time.
     private func startPending(in group: inout DiscardingTaskGroup) async {
-        let free = settings.maxJobs - running.withLock { $0.count }
-        guard free > 0 else { return }
-        let ids: [Int64]
+        guard running.count < settings.maxJobs else { return }
+        let queue: [(id: Int64, project: String)]
         do {
-            ids = try store.pendingJobIDs(limit: free)
+            queue = try store.pendingJobs(limit: 1000)
         } catch {
             logger.error("cannot read the job queue: \(error)")
             return
         }
-        for id in ids {
+        for next in queue where running.count < settings.maxJobs && !running.isBusy(next.project) {
             do {
-                guard let job = try await writer.perform({ db, events in try JobWrites.start(db, job: id, events: &events) }) else { continue }
+                guard let job = try await writer.perform({ db, events in try JobWrites.start(db, job: next.id, events: &events) }) else { continue }
                 let control = AgentControl(grace: settings.grace)
-                running.withLock { $0[id] = control }
+                running.begin(project: job.project, job: job.id, control: control)
                 group.addTask { await self.execute(job, control) }
             } catch {
-                logger.error("cannot start job \(id): \(error)")
+                logger.error("cannot start job \(next.id): \(error)")
             }
         }
     }
@@ -82,7 +86,7 @@ public final class Executor: Service, Sendable {
 
     private func execute(_ job: Job, _ control: AgentControl) async {
         defer {
-            running.withLock { _ = $0.removeValue(forKey: job.id) }
+            running.end(project: job.project)
             wake()
         }
         let end: AgentEnd
@@ -91,9 +95,12 @@ public final class Executor: Service, Sendable {
         } catch {
             end = .couldNotStart("cannot prepare the job: \(error)")
         }
+        // Every file the agent wrote is indexed and counted before the status changes.
+        await index.barrier(project: job.project)
         let (status, reason, code) = judge(end, control.stopReason)
         do {
             try await writer.perform { db, events in
+                _ = try ArtifactWrites.settle(db, job: job.id)
                 try JobWrites.finish(db, job: job.id, status: status, reason: reason, exitCode: code, events: &events)
             }
         } catch {
@@ -150,7 +157,7 @@ public final class Executor: Service, Sendable {
     /// Cancels a job: a running one has its process group stopped; a pending
     /// one is cancelled before it starts.
     public func cancel(_ id: Int64) async throws -> CancelOutcome {
-        if let control = running.withLock({ $0[id] }) {
+        if let control = running.control(of: id) {
             control.stop(.cancelled)
             return .stopping
         }

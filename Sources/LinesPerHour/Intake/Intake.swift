@@ -40,7 +40,7 @@ public final class Intake: Service, Sendable {
         // else (a symlink, a FIFO, a folder) is never "written", so it is judged on creation.
         let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF
         let spool = self.spool
-        let handle = try await Inotify.shared.watch(spool.incoming, mask: mask) { [logger] event in
+        let (handle, _) = try await Inotify.shared.watch(spool.incoming, mask: mask) { [logger] event in
             if event.isOverflow {
                 feed.yield(nil)
             } else if event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {

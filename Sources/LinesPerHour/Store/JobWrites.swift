@@ -81,6 +81,14 @@ enum JobWrites {
         events.append(try jobEvent(db, job, "job \(job) phase \(phase.rawValue)"))
     }
 
+    /// Moves a job's phase forward, never back: what its files show
+    /// (a `plan.md` means planning has happened) only ever adds to what is known.
+    static func advancePhase(_ db: Database, job: Int64, to phase: Phase, events: inout [Event]) throws {
+        let current = try String.fetchOne(db, sql: "SELECT current_phase FROM jobs WHERE id = ?", arguments: [job]).flatMap(Phase.init)
+        guard let current, current < phase else { return }
+        try setPhase(db, job: job, phase, events: &events)
+    }
+
     /// Ends a job: its cause in its own log first, then the status.
     static func finish(_ db: Database, job: Int64, status: JobStatus, reason: String?, exitCode: Int32?,
                        events: inout [Event]) throws {

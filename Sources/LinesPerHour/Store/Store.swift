@@ -43,10 +43,13 @@ public final class Store: Sendable {
         }
     }
 
-    /// Ids of pending jobs, oldest first: the executor's queue.
-    func pendingJobIDs(limit: Int) throws -> [Int64] {
+    /// Pending jobs with their projects, oldest first: the executor's queue.
+    func pendingJobs(limit: Int) throws -> [(id: Int64, project: String)] {
         try pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE status = 'pending' ORDER BY id LIMIT ?", arguments: [limit])
+            try Row.fetchAll(db, sql: """
+                SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id
+                WHERE jobs.status = 'pending' ORDER BY jobs.id LIMIT ?
+                """, arguments: [limit]).map { ($0[0], $0[1]) }
         }
     }
 

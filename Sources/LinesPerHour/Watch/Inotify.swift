@@ -10,6 +10,9 @@ public struct WatchEvent: Sendable, Equatable {
     public var name: String
     public var mask: UInt32
     public var cookie: UInt32
+    /// For a rename inside the watched tree: the entry's old path. The event
+    /// is then its `IN_MOVED_TO` half.
+    public var movedFrom: String?
 
     public var path: String { name.isEmpty ? directory : directory + "/" + name }
     public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
@@ -21,10 +24,18 @@ public struct WatchEvent: Sendable, Equatable {
 ///
 /// libinotifytools keeps all of its state in process globals and returns
 /// events in a static buffer, so every call to it is made on one thread that
-/// this type owns. Callers register a directory with a handler; the thread
-/// calls the handler with each event as a value (handlers must return at
-/// once). A queue overflow is delivered to every handler, which must then
-/// rescan: events were lost.
+/// this type owns. Callers register a directory (alone, or with its whole
+/// tree) with a handler; the thread calls the handler with each event as a
+/// value (handlers must return at once). A queue overflow is delivered to
+/// every handler, which must then rescan: events were lost.
+///
+/// For trees, the owner thread watches every new or moved-in folder (and the
+/// folders inside it) before it hands the event on, so the handler can scan
+/// the folder and miss nothing written after `mkdir`. The two halves of a
+/// rename inside a tree are paired (the kernel queues them together) and
+/// delivered as one event, and libinotifytools' path bookkeeping is moved
+/// with a renamed folder. Folders are found with `lstat`: a symlink is never
+/// followed.
 ///
 /// libinotifytools exposes no descriptor to poll, so requests from other
 /// threads wake the owner thread by touching (`fchmod`) an unlinked temporary
@@ -34,20 +45,27 @@ public final class Inotify: Sendable {
 
     public struct Handle: Sendable, Hashable {
         let id: Int
-        let directory: String
     }
 
     /// The process-wide instance: inotify through libinotifytools is a process singleton.
     public static let shared = Inotify()
 
     private enum Request: Sendable {
-        case add(id: Int, directory: String, mask: UInt32, handler: Handler, done: @Sendable (String?) -> Void)
+        case add(id: Int, directory: String, mask: UInt32, recursive: Bool, handler: Handler, done: @Sendable (Result<Int, DaemonError>) -> Void)
         case remove(Handle, done: @Sendable () -> Void)
     }
 
     private struct Root {
         var directory: String
+        var mask: UInt32
+        var recursive: Bool
         var handler: Handler
+        /// Every folder watched for this root, so that removing it unwatches them all.
+        var folders: Set<String>
+
+        func contains(_ directory: String) -> Bool {
+            directory == self.directory || (recursive && directory.hasPrefix(self.directory + "/"))
+        }
     }
 
     private let requests = Mutex<(nextID: Int, pending: [Request])>((0, []))
@@ -78,18 +96,21 @@ public final class Inotify: Sendable {
         thread.start()
     }
 
-    /// Watches one directory (not its subdirectories) for the events in `mask`.
-    public func watch(_ directory: String, mask: Int32, handler: @escaping Handler) async throws -> Handle {
+    /// Watches `directory` (and, when `recursive`, every folder under it, now
+    /// and later) for the events in `mask`. Returns the handle and how many
+    /// folders are watched.
+    public func watch(_ directory: String, mask: Int32, recursive: Bool = false,
+                      handler: @escaping Handler) async throws -> (Handle, folders: Int) {
         if let startError { throw DaemonError(startError) }
         let id = requests.withLock { r in
             r.nextID += 1
             return r.nextID
         }
-        let failure: String? = await withCheckedContinuation { c in
-            send(.add(id: id, directory: Self.normalized(directory), mask: UInt32(mask), handler: handler) { c.resume(returning: $0) })
+        let result: Result<Int, DaemonError> = await withCheckedContinuation { c in
+            send(.add(id: id, directory: Self.normalized(directory), mask: UInt32(bitPattern: mask), recursive: recursive,
+                      handler: handler) { c.resume(returning: $0) })
         }
-        if let failure { throw DaemonError(failure) }
-        return Handle(id: id, directory: Self.normalized(directory))
+        return (Handle(id: id), try result.get())
     }
 
     public func unwatch(_ handle: Handle) async {
@@ -101,7 +122,7 @@ public final class Inotify: Sendable {
         fchmod(wakeFD, 0o600)
     }
 
-    private static func normalized(_ path: String) -> String {
+    static func normalized(_ path: String) -> String {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         return p
@@ -109,62 +130,134 @@ public final class Inotify: Sendable {
 
     // MARK: - The owner thread
 
-    private func loop() {
-        var roots: [Int: Root] = [:]
-        var byDirectory: [String: Int] = [:]
-        while true {
-            guard let raw = inotifytools_next_event(-1) else {
-                usleep(10_000)  // an error from read(2): do not spin
-                continue
-            }
-            let wd = raw.pointee.wd
-            let mask = raw.pointee.mask
-            let cookie = raw.pointee.cookie
-            let name = raw.pointee.len > 0
-                ? String(cString: UnsafeRawPointer(raw).advanced(by: MemoryLayout<inotify_event>.size).assumingMemoryBound(to: CChar.self))
+    /// An event copied out of libinotifytools' static buffer.
+    private struct Raw {
+        var wd: Int32
+        var mask: UInt32
+        var cookie: UInt32
+        var name: String
+
+        init?(_ event: UnsafeMutablePointer<inotify_event>?) {
+            guard let event else { return nil }
+            wd = event.pointee.wd
+            mask = event.pointee.mask
+            cookie = event.pointee.cookie
+            name = event.pointee.len > 0
+                ? String(cString: UnsafeRawPointer(event).advanced(by: MemoryLayout<inotify_event>.size).assumingMemoryBound(to: CChar.self))
                 : ""
-            if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                for root in roots.values {
-                    root.handler(WatchEvent(directory: root.directory, name: "", mask: mask, cookie: 0))
-                }
-                continue
-            }
-            if wd == wakeWD {
-                serveRequests(&roots, &byDirectory)
-                continue
-            }
-            guard let dirC = inotifytools_filename_from_wd(wd) else { continue }
-            let directory = Self.normalized(String(cString: dirC))
-            if let id = byDirectory[directory], let root = roots[id] {
-                root.handler(WatchEvent(directory: directory, name: name, mask: mask, cookie: cookie))
-            }
         }
     }
 
-    private func serveRequests(_ roots: inout [Int: Root], _ byDirectory: inout [String: Int]) {
+    private func loop() {
+        var roots: [Int: Root] = [:]
+        var next: Raw?
+        while true {
+            guard let raw = next ?? Raw(inotifytools_next_event(-1)) else {
+                usleep(10_000)  // an error from read(2): do not spin
+                continue
+            }
+            next = nil
+            if raw.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                for root in roots.values {
+                    root.handler(WatchEvent(directory: root.directory, name: "", mask: raw.mask, cookie: 0))
+                }
+                continue
+            }
+            if raw.wd == wakeWD {
+                serveRequests(&roots)
+                continue
+            }
+            guard let directory = Self.directory(of: raw.wd),
+                  let id = roots.first(where: { $0.value.contains(directory) })?.key else { continue }
+            var event = WatchEvent(directory: directory, name: raw.name, mask: raw.mask, cookie: raw.cookie)
+            if event.has(IN_MOVED_FROM) {
+                // Its IN_MOVED_TO half, if the rename stays in watched folders, was queued with it.
+                next = Raw(inotifytools_next_event(0))
+                if let to = next, to.mask & UInt32(IN_MOVED_TO) != 0, to.cookie == raw.cookie,
+                   let toDirectory = Self.directory(of: to.wd), roots[id]!.contains(toDirectory) {
+                    next = nil
+                    let from = event.path
+                    event = WatchEvent(directory: toDirectory, name: to.name, mask: to.mask, cookie: to.cookie, movedFrom: from)
+                    if event.isDirectory { renameFolders(from: from, to: event.path, in: &roots[id]!) }
+                } else if event.isDirectory {
+                    unwatchFolders(under: event.path, in: &roots[id]!)
+                }
+            } else if roots[id]!.recursive && event.isDirectory && (event.has(IN_CREATE) || event.has(IN_MOVED_TO)) {
+                _ = watchTree(event.path, in: &roots[id]!)
+            } else if event.isDirectory && event.has(IN_DELETE) {
+                roots[id]!.folders = roots[id]!.folders.filter { $0 != event.path && !$0.hasPrefix(event.path + "/") }
+            }
+            roots[id]!.handler(event)
+        }
+    }
+
+    private static func directory(of wd: Int32) -> String? {
+        inotifytools_filename_from_wd(wd).map { normalized(String(cString: $0)) }
+    }
+
+    private func serveRequests(_ roots: inout [Int: Root]) {
         let pending = requests.withLock { r in
             defer { r.pending.removeAll() }
             return r.pending
         }
         for request in pending {
             switch request {
-            case let .add(id, directory, mask, handler, done):
-                if inotifytools_watch_file(directory, Int32(bitPattern: mask)) == 0 {
-                    let err = inotifytools_error()
-                    let hint = err == ENOSPC ? " (the inotify watch limit, fs.inotify.max_user_watches, is reached)" : ""
-                    done("cannot watch \(directory): \(String(cString: strerror(err)))\(hint)")
+            case let .add(id, directory, mask, recursive, handler, done):
+                var root = Root(directory: directory, mask: mask, recursive: recursive, handler: handler, folders: [])
+                if let failure = recursive ? watchTree(directory, in: &root) : watchFolder(directory, in: &root) {
+                    unwatchFolders(under: directory, in: &root)
+                    done(.failure(failure))
                 } else {
-                    roots[id] = Root(directory: directory, handler: handler)
-                    byDirectory[directory] = id
-                    done(nil)
+                    roots[id] = root
+                    done(.success(root.folders.count))
                 }
             case let .remove(handle, done):
-                if roots.removeValue(forKey: handle.id) != nil {
-                    byDirectory.removeValue(forKey: handle.directory)
-                    _ = inotifytools_remove_watch_by_filename(handle.directory)
+                if var root = roots.removeValue(forKey: handle.id) {
+                    unwatchFolders(under: root.directory, in: &root)
                 }
                 done()
             }
         }
+    }
+
+    /// Watches a folder and every folder under it (never through a symlink).
+    private func watchTree(_ top: String, in root: inout Root) -> DaemonError? {
+        var stack = [top]
+        while let folder = stack.popLast() {
+            if let failure = watchFolder(folder, in: &root) {
+                if folder == top { return failure }
+                continue  // a folder that vanished meanwhile
+            }
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in entries {
+                var st = stat()
+                let path = folder + "/" + name
+                if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { stack.append(path) }
+            }
+        }
+        return nil
+    }
+
+    private func watchFolder(_ folder: String, in root: inout Root) -> DaemonError? {
+        guard inotifytools_watch_file(folder, Int32(bitPattern: root.mask | UInt32(IN_DONT_FOLLOW | IN_ONLYDIR))) != 0 else {
+            let err = inotifytools_error()
+            let hint = err == ENOSPC ? " (the inotify watch limit, fs.inotify.max_user_watches, is reached)" : ""
+            return DaemonError("cannot watch \(folder): \(String(cString: strerror(err)))\(hint)")
+        }
+        root.folders.insert(folder)
+        return nil
+    }
+
+    private func unwatchFolders(under top: String, in root: inout Root) {
+        for folder in root.folders where folder == top || folder.hasPrefix(top + "/") {
+            _ = inotifytools_remove_watch_by_filename(folder + "/")
+            root.folders.remove(folder)
+        }
+    }
+
+    /// A folder renamed inside the tree keeps its watches; libinotifytools is told the new paths.
+    private func renameFolders(from old: String, to new: String, in root: inout Root) {
+        inotifytools_replace_filename(old + "/", new + "/")
+        root.folders = Set(root.folders.map { $0 == old ? new : $0.hasPrefix(old + "/") ? new + $0.dropFirst(old.count) : $0 })
     }
 }

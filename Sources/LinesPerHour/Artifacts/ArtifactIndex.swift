@@ -1,0 +1,345 @@
+import CInotifyTools
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// The index of `generated_projects/`: every regular file (and symlink) an
+/// `artifacts` row, kept true by inotify and never by polling.
+///
+/// Events are taken in batches (whatever queued while the last batch was
+/// committed), read from disk here, and committed in one unit of work, which
+/// also settles the running jobs' `lines_written` and credits. A start, a
+/// queue overflow and the slow safety sweep each rescan the whole tree and
+/// reconcile it with the table. ``barrier(project:)`` proves that every
+/// change made before it is committed.
+public final class ArtifactIndex: Service, Sendable {
+    enum Item: Sendable {
+        case event(WatchEvent)
+        case rescan(reason: String)
+        case flushJobEvents
+    }
+
+    struct State: ~Copyable {
+        var items: [Item] = []
+        var wake: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    let root: String
+    private let store: Store
+    private let writer: Writer
+    private let running: RunningJobs
+    private let logger: Logger
+    private let sweepInterval: Duration
+    private let state = Mutex(State())
+    private let barriers = Mutex<[String: CheckedContinuation<Bool, Never>]>([:])
+    private let throttle = JobEventThrottle()
+    private let rescans = Counter(label: "lph_rescans_total")
+    private let overflows = Counter(label: "lph_inotify_overflows_total")
+    private let watchedFolders = Gauge(label: "lph_watched_folders")
+    static let cookiePrefix = ".lph-cookie-"
+
+    public init(root: String, store: Store, writer: Writer, running: RunningJobs, sweepInterval: Duration, logger: Logger) {
+        self.root = Inotify.normalized(root)
+        self.store = store
+        self.writer = writer
+        self.running = running
+        self.sweepInterval = sweepInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let mask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+        let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true) { [self] event in
+            if event.path == root && (event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF)) {
+                logger.critical("\(root) was removed or moved: files written there are not indexed until the daemon restarts")
+            }
+            enqueue(.event(event))
+        }
+        watchedFolders.record(folders)
+        enqueue(.rescan(reason: "start"))
+        let sweeper = Task { [self, sweepInterval] in
+            while !Task.isCancelled {
+                try await Task.sleep(for: sweepInterval)
+                enqueue(.rescan(reason: "sweep"))
+            }
+        }
+        await withGracefulShutdownHandler {
+            while let items = await nextItems() {
+                await process(items)
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { s in
+                s.stopped = true
+                s.wake?.resume()
+                s.wake = nil
+            }
+        }
+        sweeper.cancel()
+        await Inotify.shared.unwatch(handle)
+    }
+
+    // MARK: - The queue
+
+    private func enqueue(_ item: Item) {
+        state.withLock { s in
+            s.items.append(item)
+            s.wake?.resume()
+            s.wake = nil
+        }
+    }
+
+    private func nextItems() async -> [Item]? {
+        while true {
+            let taken = state.withLock { s -> [Item]?? in
+                if !s.items.isEmpty {
+                    defer { s.items.removeAll(keepingCapacity: true) }
+                    return .some(s.items)
+                }
+                return s.stopped ? .some(nil) : nil
+            }
+            if let taken { return taken }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                state.withLock { s in
+                    if s.items.isEmpty && !s.stopped { s.wake = c } else { c.resume() }
+                }
+            }
+        }
+    }
+
+    // MARK: - A batch
+
+    private func process(_ items: [Item]) async {
+        var changes: [ArtifactChange] = []
+        var notes: [String] = []
+        var cookies: [String] = []
+        var flush = false
+        for item in items {
+            switch item {
+            case .event(let event) where event.isOverflow:
+                overflows.increment()
+                notes.append(rescan(reason: "inotify queue overflow", into: &changes))
+            case .event(let event):
+                changes += self.changes(for: event, cookies: &cookies)
+            case .rescan(let reason):
+                notes.append(rescan(reason: reason, into: &changes))
+            case .flushJobEvents:
+                flush = true
+            }
+        }
+        if !changes.isEmpty || !notes.isEmpty || flush {
+            await commit(changes, notes: notes, flushPending: flush)
+        }
+        let resumed = barriers.withLock { waiting in cookies.compactMap { waiting.removeValue(forKey: $0) } }
+        for barrier in resumed { barrier.resume(returning: true) }
+    }
+
+    private func commit(_ changes: [ArtifactChange], notes: [String], flushPending: Bool) async {
+        let projects = running.jobsByProject
+        let throttle = self.throttle
+        do {
+            let exhausted = try await writer.perform { db, events -> [Int64] in
+                let touched = try ArtifactWrites.apply(db, changes, running: projects, adminID: try ArtifactWrites.adminID(db), events: &events)
+                var exhausted: [Int64] = []
+                for job in touched where try ArtifactWrites.settle(db, job: job) { exhausted.append(job) }
+                for job in throttle.due(touched, flushPending: flushPending) {
+                    events.append(try JobWrites.jobEvent(db, job, "job \(job) progress"))
+                }
+                for note in notes { events.append(try Journal.record(db, .logs, note)) }
+                return exhausted
+            }
+            for job in exhausted { running.control(of: job)?.stop(.creditsExhausted) }
+        } catch {
+            logger.error("could not record \(changes.count) artifact changes: \(error)")
+        }
+        if throttle.needsFlush() {
+            Task { [self] in
+                try? await Task.sleep(for: JobEventThrottle.window)
+                enqueue(.flushJobEvents)
+            }
+        }
+    }
+
+    // MARK: - Events → changes
+
+    /// `project` and the path inside it, for a path under the root.
+    private func locate(_ path: String) -> (project: String, path: String)? {
+        guard path.hasPrefix(root + "/") else { return nil }
+        let relative = path.dropFirst(root.count + 1)
+        let project = String(relative.prefix { $0 != "/" })
+        guard JobFile.isValidProjectName(project) else { return nil }
+        return (project, String(relative.dropFirst(project.count + 1)))
+    }
+
+    private func changes(for event: WatchEvent, cookies: inout [String]) -> [ArtifactChange] {
+        guard let (project, path) = locate(event.path) else { return [] }
+        if event.name.hasPrefix(Self.cookiePrefix) {
+            if event.has(IN_CLOSE_WRITE) { cookies.append(event.path) }
+            return []
+        }
+        if let from = event.movedFrom {
+            if let (oldProject, oldPath) = locate(from), oldProject == project, !oldPath.isEmpty, !path.isEmpty {
+                return event.isDirectory
+                    ? [ArtifactChange(project: project, path: path, kind: .movedTree(from: oldPath))]
+                    : [moved(from: oldPath, to: event.path, project: project, path: path)]
+            }
+            // Moved across projects: gone from one, new in the other.
+            let gone = locate(from).map { [ArtifactChange(project: $0.project, path: $0.path, kind: event.isDirectory ? .absentTree : .absent)] } ?? []
+            return gone + (event.isDirectory ? scan(event.path) : [present(event.path, project: project, path: path)])
+        }
+        if event.isDirectory {
+            if event.has(IN_CREATE) || event.has(IN_MOVED_TO) { return scan(event.path) }
+            if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absentTree)] }
+            return []
+        }
+        guard !path.isEmpty else { return [] }
+        if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absent)] }
+        // A regular file is read once closed after writing; a symlink is never written, so it is read on creation.
+        if event.has(IN_CREATE) && FileFacts.read(event.path)?.kind != .symlink { return [] }
+        return [present(event.path, project: project, path: path)]
+    }
+
+    private func present(_ fullPath: String, project: String, path: String) -> ArtifactChange {
+        guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: path, kind: .absent) }
+        return ArtifactChange(project: project, path: path, kind: .present(facts, tasks: tasks(fullPath, facts)))
+    }
+
+    private func moved(from oldPath: String, to fullPath: String, project: String, path: String) -> ArtifactChange {
+        guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: oldPath, kind: .absent) }
+        return ArtifactChange(project: project, path: path, kind: .moved(from: oldPath, facts, tasks: tasks(fullPath, facts)))
+    }
+
+    private func tasks(_ fullPath: String, _ facts: FileFacts) -> TaskCount? {
+        guard (fullPath as NSString).lastPathComponent.lowercased() == "tasks.md", facts.kind != .binary, facts.kind != .symlink,
+              facts.size <= Int64(JobFile.maxSize), let text = FileFacts.text(fullPath) else { return nil }
+        return PhaseEvidence.tasks(in: text)
+    }
+
+    /// Every file under a folder, as present.
+    private func scan(_ folder: String) -> [ArtifactChange] {
+        var changes: [ArtifactChange] = []
+        Tree.walk(folder) { fullPath in
+            if let (project, path) = locate(fullPath), !path.isEmpty { changes.append(present(fullPath, project: project, path: path)) }
+        }
+        return changes
+    }
+
+    // MARK: - Rescans
+
+    /// Walks the whole tree and adds what differs from the table; returns the note to log.
+    private func rescan(reason: String, into changes: inout [ArtifactChange]) -> String {
+        rescans.increment()
+        let stored = (try? store.pool.read { try ArtifactWrites.snapshot($0) }) ?? [:]
+        var seen: [String: Set<String>] = [:]
+        var changed = 0
+        var files = 0
+        Tree.walk(root) { fullPath in
+            guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) else { return }
+            files += 1
+            seen[project, default: []].insert(path)
+            var st = stat()
+            guard lstat(fullPath, &st) == 0 else { return }
+            let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
+            if let row = stored[project]?[path], row.size == Int64(st.st_size), row.modified == modified { return }
+            changed += 1
+            changes.append(present(fullPath, project: project, path: path))
+        }
+        var removed = 0
+        for (project, rows) in stored {
+            for path in rows.keys where seen[project]?.contains(path) != true {
+                removed += 1
+                changes.append(ArtifactChange(project: project, path: path, kind: .absent))
+            }
+        }
+        let note = "rescan of \(root) (\(reason)): \(files) files, \(changed) new or changed, \(removed) removed"
+        logger.notice("\(note)")
+        return note
+    }
+
+    // MARK: - The completion barrier
+
+    /// Returns once every change made under `project` before the call is
+    /// committed: a cookie file is written there, and the index answers when
+    /// its event comes through, after everything queued before it.
+    @discardableResult
+    public func barrier(project: String, timeout: Duration = .seconds(30)) async -> Bool {
+        let cookie = "\(root)/\(project)/\(Self.cookiePrefix)\(UUID().uuidString)"
+        defer { unlink(cookie) }
+        let timer = Task { [self] in
+            try await Task.sleep(for: timeout)
+            barriers.withLock { $0.removeValue(forKey: cookie) }?.resume(returning: false)
+        }
+        defer { timer.cancel() }
+        let seen = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            barriers.withLock { $0[cookie] = c }
+            let fd = open(cookie, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                close(fd)
+            } else {
+                barriers.withLock { $0.removeValue(forKey: cookie) }?.resume(returning: false)
+            }
+        }
+        if !seen { logger.warning("the artifact index did not confirm \(project) in time; its last files may be counted late") }
+        return seen
+    }
+}
+
+/// At most one `jobs` stream row per job per window, however many files it writes.
+final class JobEventThrottle: Sendable {
+    static let window: Duration = .milliseconds(250)
+    private let state = Mutex<(last: [Int64: ContinuousClock.Instant], pending: Set<Int64>, flushScheduled: Bool)>(([:], [], false))
+
+    /// The jobs to report now; the others wait for the next flush.
+    func due(_ jobs: Set<Int64>, flushPending: Bool) -> [Int64] {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            var due: [Int64] = []
+            if flushPending {
+                due = Array(s.pending)
+                s.pending.removeAll()
+                s.flushScheduled = false
+            }
+            for job in jobs where !due.contains(job) {
+                if let last = s.last[job], now - last < Self.window {
+                    s.pending.insert(job)
+                } else {
+                    due.append(job)
+                    s.pending.remove(job)
+                }
+            }
+            for job in due { s.last[job] = now }
+            return due
+        }
+    }
+
+    /// True once per window while some job waits to be reported.
+    func needsFlush() -> Bool {
+        state.withLock { s in
+            guard !s.pending.isEmpty, !s.flushScheduled else { return false }
+            s.flushScheduled = true
+            return true
+        }
+    }
+}
+
+/// Walks a folder tree with `lstat`: symlinks are reported, never followed.
+enum Tree {
+    static func walk(_ top: String, _ visit: (String) -> Void) {
+        var stack = [top]
+        while let folder = stack.popLast() {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in names {
+                let path = folder + "/" + name
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR: stack.append(path)
+                case S_IFREG, S_IFLNK: visit(path)
+                default: continue
+                }
+            }
+        }
+    }
+}

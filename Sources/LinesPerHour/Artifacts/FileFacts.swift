@@ -1,0 +1,126 @@
+import Foundation
+import Glibc
+
+/// What the index records of one entry under `generated_projects/`, read
+/// without ever following a symlink.
+public struct FileFacts: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case documentation, code, binary, symlink
+    }
+
+    public var kind: Kind
+    public var size: Int64
+    public var lineCount: Int64
+    public var preview: String?
+    public var modifiedAt: String
+
+    static let previewLines = 200
+    static let previewBytes = 64 * 1024
+
+    /// Reads the entry at `path`; nil when it is gone, or is neither a
+    /// regular file nor a symlink (a folder, a FIFO, a socket).
+    public static func read(_ path: String) -> FileFacts? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK:
+            return FileFacts(kind: .symlink, size: Int64(st.st_size), lineCount: 0, preview: nil, modifiedAt: modified)
+        case S_IFREG:
+            return readRegular(path, name: (path as NSString).lastPathComponent)
+        default:
+            return nil
+        }
+    }
+
+    private static func readRegular(_ path: String, name: String) -> FileFacts? {
+        // O_NOFOLLOW: if a symlink replaced the file since lstat, refuse it rather than read its target.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        var scan = Scan()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            buffer.withUnsafeBytes { scan.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        }
+        let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
+        let text = scan.isText ? String(validating: scan.preview, as: UTF8.self) : nil
+        guard let text else {
+            return FileFacts(kind: .binary, size: scan.size, lineCount: 0, preview: nil, modifiedAt: modified)
+        }
+        return FileFacts(kind: isDocumentation(name) ? .documentation : .code, size: scan.size,
+                         lineCount: scan.lineCount, preview: text, modifiedAt: modified)
+    }
+
+    /// Counts lines, spots binary content and keeps the preview, in one pass over the file.
+    private struct Scan {
+        var size: Int64 = 0
+        var newlines: Int64 = 0
+        var lastByte: UInt8 = 10
+        var preview: [UInt8] = []
+        var previewNewlines = 0
+        var previewDone = false
+        var isText = true
+
+        var lineCount: Int64 { size == 0 ? 0 : newlines + (lastByte == 10 ? 0 : 1) }
+
+        mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+            if size < 8192, bytes.prefix(8192 - Int(size)).contains(0) { isText = false }  // as git and grep judge
+            size += Int64(bytes.count)
+            for byte in bytes where byte == 10 { newlines += 1 }
+            lastByte = bytes.last ?? lastByte
+            guard !previewDone else { return }
+            for byte in bytes {
+                guard preview.count < previewBytes else {
+                    dropSplitCharacter()
+                    previewDone = true
+                    return
+                }
+                preview.append(byte)
+                if byte == 10 {
+                    previewNewlines += 1
+                    if previewNewlines == previewLines { previewDone = true; return }
+                }
+            }
+        }
+
+        /// A preview cut at its byte limit must not end inside a UTF-8 character.
+        private mutating func dropSplitCharacter() {
+            var start = preview.count - 1
+            while start > 0 && (preview[start] & 0xC0) == 0x80 { start -= 1 }
+            let lead = preview[start]
+            let length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+            if preview.count - start < length { preview.removeSubrange(start...) }
+        }
+    }
+
+    /// The whole text of a small file (at most 1 MiB), never through a symlink.
+    static func text(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= JobFile.maxSize {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += buffer[..<n]
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    static let documentationExtensions: Set<String> = ["md", "markdown", "txt", "rst", "adoc", "asciidoc", "org"]
+    static let documentationNames = ["readme", "license", "licence", "changelog", "contributing", "notice", "authors", "copying", "history"]
+
+    static func isDocumentation(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        if documentationExtensions.contains((lower as NSString).pathExtension) { return true }
+        return documentationNames.contains { lower == $0 || lower.hasPrefix($0 + ".") || lower.hasPrefix($0 + "-") || lower.hasPrefix($0 + "_") }
+    }
+}
