@@ -187,10 +187,10 @@ public final class ArtifactIndex: Service, Sendable {
             }
             // Moved across projects: gone from one, new in the other.
             let gone = locate(from).map { [ArtifactChange(project: $0.project, path: $0.path, kind: event.isDirectory ? .absentTree : .absent)] } ?? []
-            return gone + (event.isDirectory ? scan(event.path) : [present(event.path, project: project, path: path)])
+            return gone + (event.isDirectory ? scan(event.path, cookies: &cookies) : [present(event.path, project: project, path: path)])
         }
         if event.isDirectory {
-            if event.has(IN_CREATE) || event.has(IN_MOVED_TO) { return scan(event.path) }
+            if event.has(IN_CREATE) || event.has(IN_MOVED_TO) { return scan(event.path, cookies: &cookies) }
             if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absentTree)] }
             return []
         }
@@ -217,11 +217,17 @@ public final class ArtifactIndex: Service, Sendable {
         return PhaseEvidence.tasks(in: text)
     }
 
-    /// Every file under a folder, as present.
-    private func scan(_ folder: String) -> [ArtifactChange] {
+    /// Every file under a folder, as present. A barrier's cookie found here
+    /// was written before the folder was watched: it counts as seen.
+    private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
         Tree.walk(folder) { fullPath in
-            if let (project, path) = locate(fullPath), !path.isEmpty { changes.append(present(fullPath, project: project, path: path)) }
+            guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
+            if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
+                cookies.append(fullPath)
+            } else {
+                changes.append(present(fullPath, project: project, path: path))
+            }
         }
         return changes
     }

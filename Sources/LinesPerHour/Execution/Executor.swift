@@ -111,6 +111,8 @@ public final class Executor: Service, Sendable {
     private func runAgent(_ job: Job, _ control: AgentControl) async throws -> AgentEnd {
         let directory = settings.projectsDirectory + "/" + job.project
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The index watches the folder before the agent writes its first file into it.
+        await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
         try Data(job.specification.utf8).write(to: URL(fileURLWithPath: specFile))
         let process = AgentProcess(

@@ -5,31 +5,6 @@ import Testing
 
 /// The real `lph serve` binary, killed with SIGKILL mid-job and started again.
 @Suite struct RestartTests {
-    final class ServeProcess {
-        let process = Process()
-
-        init(in scratch: Scratch, agent: String) throws {
-            process.executableURL = URL(fileURLWithPath: lphBinary)
-            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--max-jobs", "1", "--agent", agent]
-            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        func kill9() {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        func terminate() {
-            guard process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
     /// The job's row, or nil while it (or the schema) is not there yet.
     func job(_ db: DatabaseQueue, _ id: Int64) throws -> Row? {
         try? db.read { try Row.fetchOne($0, sql: "SELECT status, failure_reason, agent_pgid FROM jobs WHERE id = ?", arguments: [id]) }

@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+import Testing
+@testable import LinesPerHour
+
+/// The index over real files and real inotify, checked against the disk.
+@Suite struct ArtifactIndexTests {
+    /// The index as (path → line count) for one project.
+    func rows(_ d: TestDaemon, _ project: String) throws -> [String: Int64] {
+        try d.store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT file_path, line_count FROM artifacts JOIN projects ON projects.id = artifacts.project_id WHERE projects.name = ?
+                """, arguments: [project])
+        }.reduce(into: [:]) { $0[$1["file_path"]] = $1["line_count"] }
+    }
+
+    func row(_ d: TestDaemon, _ project: String, _ path: String) throws -> Row? {
+        try d.store.pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT artifacts.* FROM artifacts JOIN projects ON projects.id = artifacts.project_id WHERE projects.name = ? AND file_path = ?
+                """, arguments: [project, path])
+        }
+    }
+
+    /// Every regular file and symlink under the project's folder, as the index should hold it.
+    func disk(_ d: TestDaemon, _ project: String) -> Set<String> {
+        let top = d.daemon.settings.projects + "/" + project
+        var found = Set<String>()
+        Tree.walk(top) { found.insert(String($0.dropFirst(top.count + 1))) }
+        return found.filter { !$0.contains(ArtifactIndex.cookiePrefix) }
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    @Test func filesAreIndexedChangedMovedAndRemoved() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let top = d.daemon.settings.projects + "/Tree"
+        try write(top + "/README.md", "# Tree\n")
+        try write(top + "/src/a.py", "a = 1\nb = 2\n")
+        #expect(symlink("/etc/passwd", top + "/passwd") == 0)
+        try await eventually("three rows") { try rows(d, "Tree").count == 3 }
+        #expect(try row(d, "Tree", "README.md")?["artifact_type"] == "documentation")
+        #expect(try row(d, "Tree", "src/a.py")?["artifact_type"] == "code")
+        let link = try #require(try row(d, "Tree", "passwd"))
+        #expect(link["artifact_type"] == "symlink")
+        #expect((link["preview_content"] as String?) == nil)
+
+        try write(top + "/src/a.py", "a = 1\nb = 2\nc = 3\n")
+        try await eventually("the change") { try rows(d, "Tree")["src/a.py"] == 3 }
+
+        let id: Int64 = try #require(try row(d, "Tree", "src/a.py")?["id"])
+        #expect(rename(top + "/src/a.py", top + "/src/b.py") == 0)
+        try await eventually("the renamed file") { try rows(d, "Tree").keys.contains("src/b.py") && !rows(d, "Tree").keys.contains("src/a.py") }
+        #expect(try row(d, "Tree", "src/b.py")?["id"] == id)
+
+        #expect(rename(top + "/src", top + "/lib") == 0)
+        try await eventually("the renamed folder") { try rows(d, "Tree").keys.contains("lib/b.py") && !rows(d, "Tree").keys.contains("src/b.py") }
+        #expect(try row(d, "Tree", "lib/b.py")?["id"] == id)
+        // A file written in the renamed folder is seen under its new path.
+        try write(top + "/lib/c.py", "c\n")
+        try await eventually("a file in the renamed folder") { try rows(d, "Tree")["lib/c.py"] == 1 }
+
+        #expect(unlink(top + "/README.md") == 0)
+        try await eventually("the deletion") { try !rows(d, "Tree").keys.contains("README.md") }
+        try FileManager.default.removeItem(atPath: top + "/lib")
+        try await eventually("the deleted folder") { try Array(rows(d, "Tree").keys) == ["passwd"] }
+        try await d.stop()
+    }
+
+    @Test func anEditorSaveThroughATemporaryFileLeavesOneCorrectRow() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let top = d.daemon.settings.projects + "/Edit"
+        try write(top + "/main.swift", "old\n")
+        try await eventually("the first version") { try rows(d, "Edit") == ["main.swift": 1] }
+        for round in 1...20 {
+            try write(top + "/.main.swift.swp", String(repeating: "new\n", count: round + 1))
+            #expect(rename(top + "/.main.swift.swp", top + "/main.swift") == 0)
+        }
+        try await eventually("the last version, alone") { try rows(d, "Edit") == ["main.swift": 21] }
+        try await d.stop()
+    }
+
+    @Test func aFileWrittenRightAfterItsFolderIsNeverMissed() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let top = d.daemon.settings.projects + "/Deep"
+        for n in 0..<1000 {
+            try FileManager.default.createDirectory(atPath: top + "/d\(n)/e", withIntermediateDirectories: true)
+            try "x\n".write(toFile: top + "/d\(n)/e/f.txt", atomically: false, encoding: .utf8)
+        }
+        try await eventually("1,000 rows", timeout: .seconds(120)) { try rows(d, "Deep").count == 1000 }
+        #expect(try Set(rows(d, "Deep").keys) == disk(d, "Deep"))
+        try await d.stop()
+    }
+
+    @Test func aBurstOfTwentyThousandFilesEndsWithTheTableEqualToTheDisk() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let top = d.daemon.settings.projects + "/Burst"
+        for folder in 0..<20 {
+            try FileManager.default.createDirectory(atPath: top + "/f\(folder)", withIntermediateDirectories: true)
+            for n in 0..<1000 {
+                try "\(n)\n".write(toFile: top + "/f\(folder)/\(n).txt", atomically: false, encoding: .utf8)
+            }
+        }
+        for n in stride(from: 0, to: 1000, by: 7) { unlink(top + "/f3/\(n).txt") }
+        try await eventually("the table to match the disk", timeout: .seconds(240)) { try Set(rows(d, "Burst").keys) == disk(d, "Burst") }
+        try await d.stop()
+    }
+
+    @Test func aStartReconcilesWhatChangedWhileTheDaemonWasDown() async throws {
+        let scratch = try Scratch()
+        let first = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
+        let top = first.daemon.settings.projects + "/Offline"
+        try write(top + "/kept.txt", "a\n")
+        try write(top + "/gone.txt", "b\n")
+        try await eventually("two rows") { try rows(first, "Offline").count == 2 }
+        try await first.stop()
+        unlink(top + "/gone.txt")
+        try write(top + "/new.txt", "c\nd\n")
+        let second = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
+        try await eventually("the rescan") { try rows(second, "Offline") == ["kept.txt": 1, "new.txt": 2] }
+        let notes = try await second.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'rescan%'") }
+        #expect(notes.contains { $0.contains("(start)") && $0.contains("1 removed") })
+        try await second.stop()
+    }
+}
