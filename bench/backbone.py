@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Backbone figures for the release build of lph, each next to this machine's floor.
+"""Backbone and artifact figures for the release build of lph, next to this machine's floors.
 
   1. log lines stored per second from an agent printing as fast as it can,
      next to `yes | head -n N > /dev/null` and `seq 1 N > /dev/null`;
-  2. spool drop (rename into incoming/) -> job committed as started, p50/p99.
+  2. spool drop (rename into incoming/) -> job committed as started, p50/p99;
+  3. file written in a project -> artifact row committed, p50/p99;
+  4. full scan of 100,000 files in 1,000 folders (first index, then a start
+     with nothing changed) next to `find DIR -type f | wc -l`;
+  5. the daemon's memory with 1,000 watched folders.
 
-Usage: bench/backbone.py PATH-TO-LPH [--lines N] [--drops N]
+Usage: bench/backbone.py PATH-TO-LPH [--lines N] [--drops N] [--files N]
 """
 import argparse, datetime, os, shutil, sqlite3, statistics, subprocess, tempfile, time
 
@@ -34,7 +38,7 @@ def drop(root, name, spec="x"):
     incoming = os.path.join(root, "Spool", "incoming")
     tmp = os.path.join(incoming, "." + name + ".tmp")
     with open(tmp, "w") as f:
-        f.write('{"project": "Bench", "specification": "%s"}' % spec)
+        f.write('{"project": "%s", "specification": "%s"}' % (name.split(".")[0], spec))
     t0 = time.time()
     os.rename(tmp, os.path.join(incoming, name))
     return t0
@@ -69,7 +73,7 @@ def floor(command, n):
 
 def drop_to_start(lph, drops):
     root = tempfile.mkdtemp(prefix="lph-bench.")
-    daemon = serve(lph, root, "true")
+    daemon = serve(lph, root, "true", max_jobs=16)  # free slots: measure the pipeline, not the queue
     latencies = []
     try:
         db = wait_db(root)
@@ -84,11 +88,68 @@ def drop_to_start(lph, drops):
         daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
 
 
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def write_to_row(lph, files):
+    root = tempfile.mkdtemp(prefix="lph-bench.")
+    daemon = serve(lph, root, "true")
+    latencies = []
+    try:
+        db = wait_db(root)
+        top = os.path.join(root, "generated_projects", "Bench")
+        os.makedirs(top)
+        time.sleep(0.5)  # let the index watch the new folder before timing starts
+        for i in range(files):
+            name = f"f{i}.txt"
+            t0 = time.perf_counter()
+            with open(os.path.join(top, name), "w") as f:
+                f.write("one\ntwo\n")
+            while db.execute("SELECT 1 FROM artifacts WHERE file_path = ?", (name,)).fetchone() is None:
+                time.sleep(0.0001)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        return sorted(latencies)
+    finally:
+        daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
+
+
+def scan(lph, folders=1000, per_folder=100):
+    root = tempfile.mkdtemp(prefix="lph-bench.")
+    top = os.path.join(root, "generated_projects", "Scan")
+    for d in range(folders):
+        os.makedirs(os.path.join(top, f"d{d}"))
+        for n in range(per_folder):
+            with open(os.path.join(top, f"d{d}", f"{n}.txt"), "w") as f:
+                f.write("x\n")
+    t0 = time.perf_counter()
+    subprocess.run(f"find {top} -type f | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
+    find = time.perf_counter() - t0
+    results = []
+    try:
+        for attempt in range(2):
+            t0 = time.perf_counter()
+            daemon = serve(lph, root, "true")
+            db = wait_db(root)
+            while db.execute("SELECT count(*) FROM stream_messages WHERE message_text LIKE 'rescan%(start)%'").fetchone()[0] <= attempt:
+                time.sleep(0.01)
+            results.append(time.perf_counter() - t0)
+            rss = rss_mib(daemon.pid)
+            daemon.terminate(); daemon.wait()
+        return results[0], results[1], find, rss
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("lph")
     p.add_argument("--lines", type=int, default=2_000_000)
     p.add_argument("--drops", type=int, default=1000)
+    p.add_argument("--files", type=int, default=1000)
     a = p.parse_args()
     lph = os.path.abspath(a.lph)
     stored = lines_per_second(lph, a.lines)
@@ -102,6 +163,13 @@ def main():
     print(f"| lines stored/s | {stored:,.0f} | seq > /dev/null: {seq:,.0f} | {stored / seq:.3f} |")
     print(f"| drop -> started, p50 ({a.drops} files, ms resolution) | {p50:.1f} ms | | |")
     print(f"| drop -> started, p99 | {p99:.1f} ms | | |")
+    w = write_to_row(lph, a.files)
+    print(f"| file written -> artifact row, p50 ({a.files} files) | {w[len(w) // 2]:.2f} ms | | |")
+    print(f"| file written -> artifact row, p99 | {w[int(len(w) * 0.99) - 1]:.2f} ms | | |")
+    first, again, find, rss = scan(lph)
+    print(f"| first index of 100,000 files in 1,000 folders (start to committed) | {first:.2f} s | find: {find:.2f} s | {first / find:.1f}x |")
+    print(f"| start rescan, nothing changed | {again:.2f} s | find: {find:.2f} s | {again / find:.1f}x |")
+    print(f"| daemon memory (RSS) with 1,000 watched folders, 100,000 rows | {rss:.0f} MiB | | |")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ struct Serve: AsyncParsableCommand {
     var defaultUser: String?
     @Option(help: "Seconds after which a running job is stopped and failed (0: never).")
     var jobTimeout = 4 * 3600
+    @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
+    var sweepInterval = 600
     @Option(name: .customLong("phase-pattern"), help: "PHASE=REGEX: a line matching REGEX means the agent is in PHASE (repeatable; replaces the defaults).")
     var phasePatterns: [String] = []
 
@@ -45,6 +47,8 @@ struct Serve: AsyncParsableCommand {
         settings.fifoFormat = format
         settings.defaultUser = defaultUser
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
+        guard sweepInterval >= 1 else { throw ValidationError("--sweep-interval must be at least 1 second") }
+        settings.sweepInterval = .seconds(sweepInterval)
         if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
 
         var logger = Logger(label: "lph")

@@ -74,23 +74,28 @@ enum ArtifactWrites {
     /// Inserts or updates a row, unless it already says the same.
     private static func upsert(_ db: Database, _ projectID: Int64, _ project: String, _ path: String, _ facts: FileFacts,
                                job: Int64?, events: inout [Event]) throws {
-        let existing = try Row.fetchOne(db, sql: """
-            SELECT size_bytes, modified_at, artifact_type, line_count, job_id FROM artifacts WHERE project_id = ? AND file_path = ?
-            """, arguments: [projectID, path])
-        if let existing, existing["size_bytes"] == facts.size, existing["modified_at"] == facts.modifiedAt,
-           existing["artifact_type"] == facts.kind.rawValue, existing["line_count"] == facts.lineCount {
+        let existing = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT size_bytes, modified_at, artifact_type, line_count FROM artifacts WHERE project_id = ? AND file_path = ?
+            """), arguments: [projectID, path])
+        if let existing, existing[0] == facts.size, existing[1] == facts.modifiedAt,
+           existing[2] == facts.kind.rawValue, existing[3] == facts.lineCount {
             return
         }
-        try db.execute(sql: """
+        let id = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO artifacts (project_id, job_id, file_path, file_name, artifact_type, preview_content, line_count, size_bytes, modified_at, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, file_path) DO UPDATE SET job_id = excluded.job_id, artifact_type = excluded.artifact_type,
                 preview_content = excluded.preview_content, line_count = excluded.line_count, size_bytes = excluded.size_bytes,
                 modified_at = excluded.modified_at
-            """, arguments: [projectID, job, path, (path as NSString).lastPathComponent, facts.kind.rawValue, facts.preview,
-                             facts.lineCount, facts.size, facts.modifiedAt, Timestamp.now()])
+            RETURNING id
+            """), arguments: [projectID, job, path, (path as NSString).lastPathComponent, facts.kind.rawValue, facts.preview,
+                              facts.lineCount, facts.size, facts.modifiedAt, Timestamp.now()])!
         let verb = existing == nil ? "indexed" : "changed"
-        events.append(try event(db, projectID, project, path, "\(project)/\(path) \(verb) (\(facts.kind.rawValue), \(facts.lineCount) lines)"))
+        let payload = "{\"artifact_type\":\"\(facts.kind.rawValue)\",\"file_path\":\(JSONText.quote(path)),\"id\":\(id),"
+            + "\"job_id\":\(JSONText.optional(job)),\"line_count\":\(facts.lineCount),\"modified_at\":\"\(facts.modifiedAt)\","
+            + "\"project\":\(JSONText.quote(project)),\"size_bytes\":\(facts.size)}"
+        events.append(try Journal.record(db, .artifacts, "\(project)/\(path) \(verb) (\(facts.kind.rawValue), \(facts.lineCount) lines)",
+                                         job: job, payload: payload))
     }
 
     /// Deletes rows and journals each.

@@ -88,19 +88,19 @@ enum Journal {
     static func record(_ db: Database, _ stream: StreamName, _ text: String, level: Level = .info,
                        source: String = "system", job: Int64? = nil, payload: String? = nil) throws -> Event {
         let now = Timestamp.now()
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO stream_messages (stream_type, message_text, source, level, job_id, payload, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [stream.rawValue, text, source, level.rawValue, job, payload, now])
+            """).execute(arguments: [stream.rawValue, text, source, level.rawValue, job, payload, now])
         return Event(id: db.lastInsertedRowID, stream: stream, jobID: job, level: level, text: text, timestamp: now, payload: payload)
     }
 
     /// Inserts a `log_entries` row written by the daemon itself and returns its event.
     static func systemLine(_ db: Database, job: Int64, _ message: String, level: Level) throws -> Event {
         let now = Timestamp.now()
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO log_entries (job_id, message, level, source, timestamp) VALUES (?, ?, ?, 'system', ?)
-            """, arguments: [job, message, level.rawValue, now])
+            """).execute(arguments: [job, message, level.rawValue, now])
         return Event(id: db.lastInsertedRowID, stream: .log, jobID: job, level: level, text: message, timestamp: now)
     }
 }
