@@ -1,6 +1,7 @@
 /// Reads a level and, sometimes, a phase change from an agent's output line.
 public struct LineClassifier: Sendable {
     /// One phase rule: a line matching `pattern` means the agent is in `phase`.
+    /// (`Regex` is not `Sendable`; a rule's is built once and only ever matched against.)
     public struct PhaseRule: @unchecked Sendable {
         public let phase: Phase
         public let pattern: Regex<AnyRegexOutput>

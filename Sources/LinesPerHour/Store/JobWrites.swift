@@ -8,8 +8,15 @@ enum JobWrites {
 
     /// Inserts a pending job for a request, or throws the rejection that the
     /// database's state calls for (unknown user, no credits, someone else's project).
+    /// Claiming the same spool file twice (same name, same inode, not yet
+    /// filed) returns the first claim's job: a file never makes two jobs.
     static func claim(_ db: Database, _ request: JobRequest, defaultUser: String?, spoolName: String?,
                       spoolInode: UInt64?, events: inout [Event]) throws -> Int64 {
+        if let spoolName, let spoolInode, let earlier = try Int64.fetchOne(db, sql: """
+            SELECT id FROM jobs WHERE spool_filed = 0 AND spool_name = ? AND spool_inode = ?
+            """, arguments: [spoolName, Int64(bitPattern: spoolInode)]) {
+            return earlier
+        }
         let email = request.user ?? defaultUser
         let user = try email.flatMap { try User.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [$0]) }
             ?? (email == nil ? User.fetchOne(db, sql: "SELECT * FROM users WHERE role = 'admin' ORDER BY id LIMIT 1") : nil)

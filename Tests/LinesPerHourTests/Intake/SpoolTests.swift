@@ -114,3 +114,19 @@ import Testing
         try await d.stop()
     }
 }
+
+@Suite struct ClaimTests {
+    @Test func claimingTheSameUnfiledFileTwiceMakesOneJob() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let request = JobRequest(project: "Once", specification: "x")
+        let claim: @Sendable (UInt64) async throws -> Int64 = { inode in
+            try await d.daemon.writer.perform { db, events in
+                try JobWrites.claim(db, request, defaultUser: nil, spoolName: "once.json", spoolInode: inode, events: &events)
+            }
+        }
+        let first = try await claim(42)
+        #expect(try await claim(42) == first)
+        #expect(try await claim(43) != first)  // another file under the same name is another job
+        try await d.stop()
+    }
+}
