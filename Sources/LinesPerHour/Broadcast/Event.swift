@@ -24,16 +24,29 @@ public struct Event: Sendable, Equatable {
     public let level: Level
     public let text: String
     public let timestamp: String
+    /// Who said it: `system`, `agent`, `user`, `observer`, `curator`.
+    public let source: String
     /// A JSON object with the machine-readable side of the event, if any.
     public let payload: String?
 
-    public init(id: Int64, stream: StreamName, jobID: Int64?, level: Level, text: String, timestamp: String, payload: String? = nil) {
+    public init(id: Int64, stream: StreamName, jobID: Int64?, level: Level, text: String, timestamp: String,
+                source: String = "system", payload: String? = nil) {
         self.id = id
         self.stream = stream
         self.jobID = jobID
         self.level = level
         self.text = text
         self.timestamp = timestamp
+        self.source = source
         self.payload = payload
+    }
+
+    /// The event as one JSON object: the `data:` of an SSE frame.
+    public var json: String {
+        var out = "{\"id\":\(id),\"stream\":\"\(stream.rawValue)\",\"job_id\":\(JSONText.optional(jobID)),"
+            + "\"level\":\"\(level.rawValue)\",\"source\":\(JSONText.quote(source)),\"timestamp\":\"\(timestamp)\","
+            + "\"text\":\(JSONText.quote(text))"
+        if let payload { out += ",\"payload\":" + payload }
+        return out + "}"
     }
 }

@@ -22,6 +22,7 @@ public final class Daemon: Sendable {
 
     public init(settings: Settings, logger: Logger = Logger(label: "lph")) async throws {
         signal(SIGPIPE, SIG_IGN)  // a FIFO reader or HTTP client that leaves must not kill the daemon
+        MetricsEndpoint.bootstrap()
         self.settings = settings
         self.logger = logger
         spool = Spool(root: settings.spool)
@@ -56,7 +57,7 @@ public final class Daemon: Sendable {
             executor.wake()
         }
         let fifo = FifoSink(path: spool.fifo, format: settings.fifoFormat, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, executor: executor))
+        let router = HTTPServer.router(.init(store: store, executor: executor, intake: intake, broadcaster: broadcaster))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),

@@ -19,7 +19,7 @@ import ServiceLifecycle
 /// `incoming/` to be judged again. No job file is ever deleted.
 public final class Intake: Service, Sendable {
     private let spool: Spool
-    private let writer: Writer
+    let writer: Writer
     private let defaultUser: String?
     private let onAccepted: @Sendable () -> Void
     private let logger: Logger
@@ -102,6 +102,19 @@ public final class Intake: Service, Sendable {
                 logger.error("could not take \(name), it stays in incoming/: \(error)")
             }
         }
+    }
+
+    /// The door for jobs that do not come as files (the HTTP API): the same
+    /// checks, the same claim, and a record of what was asked in `accepted/`.
+    public func submit(_ request: JobRequest) async throws -> Int64 {
+        let request = try JobFile.validated(request)
+        let defaultUser = self.defaultUser
+        let job = try await writer.perform { db, events in
+            try JobWrites.claim(db, request, defaultUser: defaultUser, spoolName: nil, spoolInode: nil, events: &events)
+        }
+        spool.record(request, job: job)
+        onAccepted()
+        return job
     }
 
     private func accept(_ name: String, _ request: JobRequest, inode: UInt64) async throws {

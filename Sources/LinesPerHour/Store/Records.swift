@@ -68,3 +68,40 @@ public struct LogEntry: Sendable, Codable, Equatable, FetchableRecord {
 
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 }
+
+/// A project as the API shows it.
+public struct Project: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var name: String
+    public var user: String
+    public var createdAt: String
+    public var jobs: Int64
+
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+}
+
+/// A row of `artifacts` with its project's name; `previewContent` only when asked for one artifact.
+public struct Artifact: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var project: String
+    public var jobId: Int64?
+    public var filePath: String
+    public var fileName: String
+    public var artifactType: String
+    public var previewContent: String?
+    public var lineCount: Int64
+    public var sizeBytes: Int64
+    public var modifiedAt: String
+    public var createdAt: String
+
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+    static let selection = """
+        SELECT artifacts.*, projects.name AS project FROM artifacts JOIN projects ON projects.id = artifacts.project_id
+        """
+    static let listing = """
+        SELECT artifacts.id, artifacts.job_id, file_path, file_name, artifact_type, NULL AS preview_content, line_count,
+            size_bytes, modified_at, artifacts.created_at, projects.name AS project
+        FROM artifacts JOIN projects ON projects.id = artifacts.project_id
+        """
+}

@@ -63,6 +63,70 @@ public final class Store: Sendable {
         }
     }
 
+    // MARK: - Projects and artifacts
+
+    public func projects(userID: Int64?) throws -> [Project] {
+        try pool.read { db in
+            try Project.fetchAll(db, sql: """
+                SELECT projects.id, projects.name, users.email AS user, projects.created_at,
+                    (SELECT count(*) FROM jobs WHERE project_id = projects.id) AS jobs
+                FROM projects JOIN users ON users.id = projects.user_id
+                \(userID == nil ? "" : "WHERE projects.user_id = ?") ORDER BY projects.name
+                """, arguments: StatementArguments(userID.map { [$0] } ?? []))
+        }
+    }
+
+    public func artifacts(type: FileFacts.Kind?, project: String?, job: Int64?, userID: Int64?, limit: Int = 5000) throws -> [Artifact] {
+        try pool.read { db in
+            var clauses: [String] = []
+            var values: [any DatabaseValueConvertible] = []
+            if let type { clauses.append("artifact_type = ?"); values.append(type.rawValue) }
+            if let project { clauses.append("projects.name = ?"); values.append(project) }
+            if let job { clauses.append("artifacts.job_id = ?"); values.append(job) }
+            if let userID { clauses.append("projects.user_id = ?"); values.append(userID) }
+            let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+            return try Artifact.fetchAll(db, sql: Artifact.listing + filter + " ORDER BY projects.name, file_path LIMIT ?",
+                                         arguments: StatementArguments(values + [limit]))
+        }
+    }
+
+    public func artifact(_ id: Int64, userID: Int64?) throws -> Artifact? {
+        try pool.read { db in
+            try Artifact.fetchOne(db, sql: Artifact.selection + " WHERE artifacts.id = ?" + (userID == nil ? "" : " AND projects.user_id = ?"),
+                                  arguments: StatementArguments([id] + (userID.map { [$0] } ?? [])))
+        }
+    }
+
+    // MARK: - Replay for the streams
+
+    /// Journal rows after `after`, of the given streams, oldest first; a
+    /// `userID` limits them to that user's jobs.
+    func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int = 1000) throws -> [Event] {
+        try pool.read { db in
+            let types = streams.map { "'\($0.rawValue)'" }.joined(separator: ",")
+            let mine = userID == nil ? "" : " AND job_id IN (SELECT id FROM jobs WHERE user_id = \(userID!))"
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM stream_messages WHERE id > ? AND stream_type IN (\(types))\(mine) ORDER BY id LIMIT ?
+                """, arguments: [after, limit]).map { row in
+                Event(id: row["id"], stream: StreamName(rawValue: row["stream_type"]) ?? .logs, jobID: row["job_id"],
+                      level: Level(rawValue: row["level"]) ?? .info, text: row["message_text"], timestamp: row["created_at"],
+                      source: row["source"], payload: row["payload"])
+            }
+        }
+    }
+
+    /// A job's log lines after `after`, oldest first, as events.
+    func logEvents(job: Int64, after: Int64, limit: Int = 1000) throws -> [Event] {
+        try logs(job: job, after: after, limit: limit).map {
+            Event(id: $0.id, stream: .log, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
+        }
+    }
+
+    /// The user that owns a job, if the job exists.
+    func owner(ofJob job: Int64) throws -> Int64? {
+        try pool.read { try Int64.fetchOne($0, sql: "SELECT user_id FROM jobs WHERE id = ?", arguments: [job]) }
+    }
+
     // MARK: - Users
 
     public func user(email: String) throws -> User? {
@@ -92,7 +156,8 @@ enum Journal {
             INSERT INTO stream_messages (stream_type, message_text, source, level, job_id, payload, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [stream.rawValue, text, source, level.rawValue, job, payload, now])
-        return Event(id: db.lastInsertedRowID, stream: stream, jobID: job, level: level, text: text, timestamp: now, payload: payload)
+        return Event(id: db.lastInsertedRowID, stream: stream, jobID: job, level: level, text: text, timestamp: now,
+                     source: source, payload: payload)
     }
 
     /// Inserts a `log_entries` row written by the daemon itself and returns its event.

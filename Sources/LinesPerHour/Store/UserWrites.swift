@@ -26,6 +26,12 @@ enum UserWrites {
         return (User(id: db.lastInsertedRowID, email: email, role: role, lineCredits: credits), token)
     }
 
+    /// Sets a user's credits (and the figure low-credit warnings compare with); nil if no such user.
+    static func setCredits(_ db: Database, user: Int64, to credits: Int64) throws -> User? {
+        try db.execute(sql: "UPDATE users SET line_credits = ?, initial_credits = ? WHERE id = ?", arguments: [credits, credits, user])
+        return try User.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [user])
+    }
+
     static func hasAdmin(_ db: Database) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')") ?? false
     }

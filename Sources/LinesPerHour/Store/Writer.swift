@@ -218,7 +218,7 @@ public final class Writer: Service, Sendable {
                 case .log(let row):
                     try Self.insert(row, with: insert, db)
                     events.append(Event(id: db.lastInsertedRowID, stream: .log, jobID: row.jobID, level: row.level,
-                                        text: row.message, timestamp: row.timestamp))
+                                        text: row.message, timestamp: row.timestamp, source: row.source.rawValue))
                     lines += 1
                 case .work(let work):
                     completions.append(work(db, &events))

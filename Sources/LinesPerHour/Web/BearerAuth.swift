@@ -17,15 +17,18 @@ struct APIContext: RequestContext {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` (or `?token=`) against the stored
-/// token hashes and answers 401 without a valid one. Tokens are looked up by
-/// their SHA-256 hash only: the token itself is never stored or logged.
+/// Checks the token (`Authorization: Bearer <token>`, the `lph_token`
+/// cookie, or `?token=`) against the stored hashes and answers 401 without a
+/// valid one. A valid `?token=` sets the cookie (HttpOnly, SameSite=Strict),
+/// since EventSource cannot send headers. Tokens are looked up by their
+/// SHA-256 hash only: the token itself is never stored or logged.
 struct BearerAuth: RouterMiddleware {
     typealias Context = APIContext
     let store: Store
+    static let cookie = "lph_token"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = Self.token(in: request) else {
+        guard let (token, fromQuery) = Self.token(in: request) else {
             throw APIError(.unauthorized, "a token is needed: Authorization: Bearer <token>")
         }
         guard let user = try store.user(tokenHash: Tokens.hash(token)) else {
@@ -33,13 +36,23 @@ struct BearerAuth: RouterMiddleware {
         }
         var context = context
         context.user = user
-        return try await next(request, context)
+        var response = try await next(request, context)
+        if fromQuery {
+            response.headers[values: .setCookie].append("\(Self.cookie)=\(token); Path=/; HttpOnly; SameSite=Strict")
+        }
+        return response
     }
 
-    static func token(in request: Request) -> String? {
+    static func token(in request: Request) -> (String, fromQuery: Bool)? {
         if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            return String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            return (String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces), false)
         }
-        return request.uri.queryParameters.get("token").map { String($0) }
+        if let cookies = request.headers[.cookie] {
+            for pair in cookies.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == Self.cookie { return (String(parts[1]), false) }
+            }
+        }
+        return request.uri.queryParameters.get("token").map { (String($0), true) }
     }
 }

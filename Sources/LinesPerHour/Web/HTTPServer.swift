@@ -2,62 +2,81 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The daemon's HTTP side: the routes, built on Hummingbird.
+/// The daemon's HTTP side: JSON routes and event streams, on Hummingbird.
+/// Every route but `/healthz` (and `/metrics`, which carries no user data)
+/// needs a token; a `user` sees only their own jobs, logs, artifacts and
+/// events, and another user's look like missing ones (404).
 enum HTTPServer {
     struct Dependencies: Sendable {
         var store: Store
         var executor: Executor
+        var intake: Intake
+        var broadcaster: Broadcaster
     }
+
+    /// Request bodies larger than this are refused with 413.
+    static let maxBody = JobFile.maxSize + 64 * 1024
 
     static func router(_ deps: Dependencies) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
-        router.get("/healthz") { _, _ in
-            JSONBody(value: ["status": "ok"])
+        router.get("/healthz") { _, _ in JSONBody(value: ["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: MetricsEndpoint.registry.emitToBuffer())))
         }
         let api = router.group().add(middleware: BearerAuth(store: deps.store))
-        api.get("/jobs") { request, context in
-            let user = try context.requireUser()
-            let status = try request.uri.queryParameters.get("status").map { value in
-                guard let s = JobStatus(rawValue: String(value)) else { throw APIError(.badRequest, "unknown status \"\(value)\"") }
-                return s
-            }
-            let project = request.uri.queryParameters.get("project").map { String($0) }
-            return JSONBody(value: try deps.store.jobs(status: status, project: project, userID: user.role == .admin ? nil : user.id))
-        }
-        api.get("/jobs/:id") { request, context in
-            JSONBody(value: try visibleJob(request, context, deps.store))
-        }
-        api.get("/jobs/:id/logs") { request, context in
-            let job = try visibleJob(request, context, deps.store)
-            let after = try intParameter(request, "after") ?? 0
-            let limit = min(max(try intParameter(request, "limit") ?? 1000, 1), 10_000)
-            return JSONBody(value: try deps.store.logs(job: job.id, after: after, limit: Int(limit)))
-        }
-        api.post("/jobs/:id/cancel") { request, context in
-            let job = try visibleJob(request, context, deps.store)
-            switch try await deps.executor.cancel(job.id) {
-            case .notFound: throw APIError(.notFound, "no job \(job.id)")
-            case .alreadyEnded(let status): throw APIError(.conflict, "job \(job.id) has already ended (\(status.rawValue))")
-            case .stopping, .cancelled: return JSONBody(value: try deps.store.job(job.id)!, status: .accepted)
-            }
-        }
+        JobRoutes.add(to: api, deps)
+        ResourceRoutes.add(to: api, deps)
+        StreamRoutes.add(to: api, deps)
         return router
     }
 
-    private static func intParameter(_ request: Request, _ name: String) throws -> Int64? {
+    // MARK: - Helpers shared by the routes
+
+    static func intParameter(_ request: Request, _ name: String) throws -> Int64? {
         guard let raw = request.uri.queryParameters.get(name) else { return nil }
         guard let value = Int64(raw), value >= 0 else { throw APIError(.badRequest, "\(name) must be a whole number ≥ 0") }
         return value
     }
 
-    /// The job named in the path, if the caller may see it (a user's jobs are
-    /// theirs alone; another's look like missing ones).
-    private static func visibleJob(_ request: Request, _ context: APIContext, _ store: Store) throws -> Job {
+    static func pathID(_ context: APIContext, _ name: String = "id") throws -> Int64 {
+        guard let id = context.parameters.get(name, as: Int64.self) else { throw APIError(.badRequest, "\(name) must be a number") }
+        return id
+    }
+
+    /// Decodes a JSON body, refusing oversized (413) and malformed (400) ones.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBody)
+        } catch {
+            throw APIError(.contentTooLarge, "request body over \(maxBody) bytes")
+        }
+        do {
+            return try JSONCoding.decoder.decode(T.self, from: Data(buffer: body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError(.badRequest, "missing key \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw APIError(.badRequest, "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+        } catch {
+            throw APIError(.badRequest, "malformed JSON body")
+        }
+    }
+
+    /// The job named in the path, if the caller may see it.
+    static func visibleJob(_ context: APIContext, _ store: Store) throws -> Job {
         let user = try context.requireUser()
-        guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError(.badRequest, "job id must be a number") }
+        let id = try pathID(context)
         guard let job = try store.job(id), user.role == .admin || job.user == user.email else {
             throw APIError(.notFound, "no job \(id)")
         }
         return job
+    }
+
+    static func requireAdmin(_ context: APIContext) throws -> User {
+        let user = try context.requireUser()
+        guard user.role == .admin else { throw APIError(.forbidden, "admins only") }
+        return user
     }
 }

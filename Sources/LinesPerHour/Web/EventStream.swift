@@ -1,0 +1,109 @@
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+
+/// Server-Sent Events from the journal: replay from the database after the
+/// client's last id, then live events, with no gap and no duplicate.
+///
+/// The feed subscribes before the replay reads the database, so an event is
+/// either in the replay, or in the feed, or both (then skipped by id). A
+/// client too slow for the live rate overflows its bounded feed and goes back
+/// to reading the database from its last id. A graceful shutdown ends every
+/// stream, so the HTTP server can drain.
+struct EventStream: Sendable {
+    var store: Store
+    var broadcaster: Broadcaster
+    static let heartbeat: Duration = .seconds(15)
+
+    /// The broadcast streams: `streams` of the journal, visible to `user`.
+    func journal(_ streams: [StreamName], after: Int64, user: User, to writer: inout any ResponseBodyWriter) async throws {
+        let visibility = Visibility(user: user, store: store)
+        let wanted = Set(streams)
+        let feed = EventFeed(broadcaster) { wanted.contains($0.stream) && visibility.allows($0) }
+        let userID = user.role == .admin ? nil : user.id
+        var last = after
+        _ = try await follow(feed, from: &last, to: &writer, read: { try store.streamEvents(streams, after: $0, userID: userID) })
+    }
+
+    /// One job's log: the whole log, then live lines, then `event: end` once
+    /// the job has ended and its last line was sent.
+    func jobLog(_ job: Int64, after: Int64, to writer: inout any ResponseBodyWriter) async throws {
+        // The job's own `jobs` events wake the loop when its status changes.
+        let feed = EventFeed(broadcaster) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
+        let read = { (after: Int64) in try store.logEvents(job: job, after: after) }
+        var last = after
+        let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .log }) {
+            try store.job(job)?.status.isFinal != false
+        }
+        guard ended else { return }
+        // A job's status turns final in the transaction after its last line, so once
+        // it reads final, one more replay has every line.
+        try await replay(from: &last, to: &writer, read)
+        try await writer.write(ByteBuffer(string: "event: end\ndata: {\"job_id\":\(job)}\n\n"))
+    }
+
+    /// Replays the rows after `last`, then sends live events until `isOver`
+    /// holds (returns true) or the daemon shuts down (returns false).
+    private func follow(_ feed: EventFeed, from last: inout Int64, to writer: inout any ResponseBodyWriter,
+                        read: (Int64) throws -> [Event], keep: (Event) -> Bool = { _ in true },
+                        until isOver: () throws -> Bool = { false }) async throws -> Bool {
+        try await withGracefulShutdownHandler {
+            try await replay(from: &last, to: &writer, read)
+            while !Task.isCancelled {
+                if try isOver() { return true }
+                switch await feed.next(idle: Self.heartbeat) {
+                case .events(let events):
+                    try await send(events.filter(keep), after: &last, to: &writer)
+                case .overflowed:
+                    try await replay(from: &last, to: &writer, read)
+                case .idle:
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .closed:
+                    return false
+                }
+            }
+            return false
+        } onGracefulShutdown: {
+            feed.close()
+        }
+    }
+
+    private func replay(from last: inout Int64, to writer: inout any ResponseBodyWriter,
+                        _ read: (Int64) throws -> [Event]) async throws {
+        while true {
+            let rows = try read(last)
+            guard !rows.isEmpty else { return }
+            try await send(rows, after: &last, to: &writer)
+        }
+    }
+
+    private func send(_ events: [Event], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
+        var buffer = ByteBuffer()
+        for event in events where event.id > last {
+            buffer.writeString("id: \(event.id)\nevent: \(event.stream.rawValue)\ndata: \(event.json)\n\n")
+            last = event.id
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+    }
+}
+
+/// Which events a user may see: an admin all; a user those of their own jobs.
+final class Visibility: Sendable {
+    private let user: User
+    private let store: Store
+    private let owners = Mutex<[Int64: Bool]>([:])
+
+    init(user: User, store: Store) {
+        self.user = user
+        self.store = store
+    }
+
+    func allows(_ event: Event) -> Bool {
+        guard user.role != .admin else { return true }
+        guard let job = event.jobID else { return false }
+        if let known = owners.withLock({ $0[job] }) { return known }
+        let mine = (try? store.owner(ofJob: job)) == user.id
+        owners.withLock { $0[job] = mine }
+        return mine
+    }
+}

@@ -1,0 +1,55 @@
+import Hummingbird
+
+/// `/jobs…` and `POST /projects/{project}/jobs`.
+enum JobRoutes {
+    struct NewJob: Decodable {
+        var specification: String
+        var user: String?
+    }
+
+    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
+        api.post("/projects/:project/jobs") { request, context in
+            let caller = try context.requireUser()
+            let body = try await HTTPServer.decode(NewJob.self, from: request)
+            let project = context.parameters.get("project") ?? ""
+            // A user submits as themselves; an admin may name someone else.
+            let owner = caller.role == .admin ? (body.user ?? caller.email) : caller.email
+            if caller.role != .admin, let named = body.user, named.lowercased() != caller.email.lowercased() {
+                throw APIError(.forbidden, "a user submits jobs as themselves")
+            }
+            do {
+                let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner))
+                return JSONBody(value: try deps.store.job(id)!, status: .created)
+            } catch let rejection as Rejection {
+                let status: HTTPResponse.Status = rejection.reason.contains("belongs to another user") ? .forbidden : .unprocessableContent
+                throw APIError(status, rejection.reason)
+            }
+        }
+        api.get("/jobs") { request, context in
+            let user = try context.requireUser()
+            let status = try request.uri.queryParameters.get("status").map { value in
+                guard let s = JobStatus(rawValue: String(value)) else { throw APIError(.badRequest, "unknown status \"\(value)\"") }
+                return s
+            }
+            let project = request.uri.queryParameters.get("project").map { String($0) }
+            return JSONBody(value: try deps.store.jobs(status: status, project: project, userID: user.role == .admin ? nil : user.id))
+        }
+        api.get("/jobs/:id") { _, context in
+            JSONBody(value: try HTTPServer.visibleJob(context, deps.store))
+        }
+        api.get("/jobs/:id/logs") { request, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            let after = try HTTPServer.intParameter(request, "after") ?? 0
+            let limit = min(max(try HTTPServer.intParameter(request, "limit") ?? 1000, 1), 10_000)
+            return JSONBody(value: try deps.store.logs(job: job.id, after: after, limit: Int(limit)))
+        }
+        api.post("/jobs/:id/cancel") { _, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            switch try await deps.executor.cancel(job.id) {
+            case .notFound: throw APIError(.notFound, "no job \(job.id)")
+            case .alreadyEnded(let status): throw APIError(.conflict, "job \(job.id) has already ended (\(status.rawValue))")
+            case .stopping, .cancelled: return JSONBody(value: try deps.store.job(job.id)!, status: .accepted)
+            }
+        }
+    }
+}

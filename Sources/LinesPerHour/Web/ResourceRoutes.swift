@@ -1,0 +1,73 @@
+import Hummingbird
+
+/// Projects, artifacts and users.
+enum ResourceRoutes {
+    struct NewUser: Decodable {
+        var email: String
+        var role: Role?
+        var lineCredits: Int64?
+    }
+
+    struct Credits: Decodable {
+        var lineCredits: Int64
+    }
+
+    struct CreatedUser: Encodable, Sendable {
+        var user: User
+        var token: String
+    }
+
+    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
+        let store = deps.store
+        api.get("/projects") { _, context in
+            let user = try context.requireUser()
+            return JSONBody(value: try store.projects(userID: user.role == .admin ? nil : user.id))
+        }
+        api.get("/artifacts") { request, context in
+            let user = try context.requireUser()
+            let query = request.uri.queryParameters
+            let type = try query.get("type").map { raw in
+                guard let kind = FileFacts.Kind(rawValue: String(raw)) else { throw APIError(.badRequest, "unknown type \"\(raw)\"") }
+                return kind
+            }
+            return JSONBody(value: try store.artifacts(type: type, project: query.get("project").map { String($0) },
+                                                       job: try HTTPServer.intParameter(request, "job"),
+                                                       userID: user.role == .admin ? nil : user.id))
+        }
+        api.get("/artifacts/:id") { _, context in
+            let user = try context.requireUser()
+            let id = try HTTPServer.pathID(context)
+            guard let artifact = try store.artifact(id, userID: user.role == .admin ? nil : user.id) else {
+                throw APIError(.notFound, "no artifact \(id)")
+            }
+            return JSONBody(value: artifact)
+        }
+        api.get("/users/me") { _, context in JSONBody(value: try context.requireUser()) }
+        api.get("/users") { _, context in
+            _ = try HTTPServer.requireAdmin(context)
+            return JSONBody(value: try store.users())
+        }
+        api.post("/users") { request, context in
+            _ = try HTTPServer.requireAdmin(context)
+            let body = try await HTTPServer.decode(NewUser.self, from: request)
+            let email = body.email.trimmingCharacters(in: .whitespaces)
+            guard email.contains("@"), email.count <= 254 else { throw APIError(.unprocessableContent, "email must look like name@host") }
+            guard (body.lineCredits ?? 0) >= 0 else { throw APIError(.unprocessableContent, "line_credits is a whole number ≥ 0") }
+            guard try store.user(email: email) == nil else { throw APIError(.conflict, "user \(email) exists") }
+            let (user, token) = try await deps.intake.writer.perform { db, _ in
+                try UserWrites.create(db, email: email, role: body.role ?? .user, credits: body.lineCredits ?? 0)
+            }
+            return JSONBody(value: CreatedUser(user: user, token: token), status: .created)
+        }
+        api.post("/users/:id/credits") { request, context in
+            _ = try HTTPServer.requireAdmin(context)
+            let id = try HTTPServer.pathID(context)
+            let body = try await HTTPServer.decode(Credits.self, from: request)
+            guard body.lineCredits >= 0 else { throw APIError(.unprocessableContent, "line_credits is a whole number ≥ 0") }
+            guard let user = try await deps.intake.writer.perform({ db, _ in try UserWrites.setCredits(db, user: id, to: body.lineCredits) }) else {
+                throw APIError(.notFound, "no user \(id)")
+            }
+            return JSONBody(value: user)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Hummingbird
+
+/// The Server-Sent-Event streams.
+enum StreamRoutes {
+    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
+        let stream = EventStream(store: deps.store, broadcaster: deps.broadcaster)
+        let broadcast: [StreamName] = [.logs, .insights, .knowledge, .jobs, .artifacts]
+        api.get("/streams/:type") { request, context in
+            guard let type = context.parameters.get("type").flatMap(StreamName.init(rawValue:)), broadcast.contains(type) else {
+                throw APIError(.notFound, "no such stream; the streams are \(broadcast.map(\.rawValue).joined(separator: ", "))")
+            }
+            return try sse(request, context) { user, after, writer in try await stream.journal([type], after: after, user: user, to: &writer) }
+        }
+        api.get("/streams") { request, context in
+            let raw = request.uri.queryParameters.get("types").map { String($0) } ?? broadcast.map(\.rawValue).joined(separator: ",")
+            let types = try raw.split(separator: ",").map { name in
+                guard let type = StreamName(rawValue: String(name)), broadcast.contains(type) else {
+                    throw APIError(.badRequest, "unknown stream \"\(name)\"")
+                }
+                return type
+            }
+            return try sse(request, context) { user, after, writer in try await stream.journal(types, after: after, user: user, to: &writer) }
+        }
+        api.get("/jobs/:id/logs/stream") { request, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            return try sse(request, context) { _, after, writer in try await stream.jobLog(job.id, after: after, to: &writer) }
+        }
+    }
+
+    /// An event-stream response; the body runs until the client leaves (noticed
+    /// at once), the stream ends, or the daemon shuts down.
+    private static func sse(_ request: Request, _ context: APIContext,
+                            _ body: @escaping @Sendable (User, Int64, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
+        let user = try context.requireUser()
+        let after = try lastEventID(request)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
+            body: ResponseBody { writer in
+                do {
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await body(user, after, &writer)
+                    }
+                } catch is CancellationError {
+                    return  // the client left, or the daemon is shutting down
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// `Last-Event-ID` (sent by a reconnecting EventSource) or `?after=N`.
+    private static func lastEventID(_ request: Request) throws -> Int64 {
+        if let header = request.headers[.init("Last-Event-ID")!] {
+            guard let id = Int64(header), id >= 0 else { throw APIError(.badRequest, "Last-Event-ID must be a whole number") }
+            return id
+        }
+        return try HTTPServer.intParameter(request, "after") ?? 0
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+
+/// A plain HTTP/1.1 client on a real socket, for event streams: it runs on a
+/// thread of its own, decodes chunked bodies and collects SSE frames. It can
+/// hold off reading (a slow client) and hang up after N frames.
+final class SSEClient: Sendable {
+    struct Frame: Sendable, Equatable {
+        var id: Int64?
+        var event: String
+        var data: String
+    }
+
+    private struct State {
+        var frames: [Frame] = []
+        var status = 0
+        var headers = ""
+        var ended = false
+        var paused = false
+        var stop = false
+    }
+
+    private let state = Mutex(State())
+    private let fd: Int32
+
+    /// Connects and sends `GET path`; `hangUpAfter` closes the socket once that many frames arrived.
+    init(port: Int, path: String, token: String?, lastEventID: Int64? = nil, paused: Bool = false, hangUpAfter: Int? = nil) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        if let token { request += "Authorization: Bearer \(token)\r\n" }
+        if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
+        request += "\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        state.withLock { $0.paused = paused }
+        Thread { [self] in self.loop(hangUpAfter: hangUpAfter) }.start()
+    }
+
+    var frames: [Frame] { state.withLock { $0.frames } }
+    var status: Int { state.withLock { $0.status } }
+    var headers: String { state.withLock { $0.headers } }
+    /// True once the server ended the response (or the client hung up).
+    var ended: Bool { state.withLock { $0.ended } }
+    func resume() { state.withLock { $0.paused = false } }
+    func close() { state.withLock { $0.stop = true } }
+
+    private func loop(hangUpAfter: Int?) {
+        defer {
+            Glibc.close(fd)
+            state.withLock { $0.ended = true }
+        }
+        var raw: [UInt8] = []
+        var body: [UInt8] = []
+        var headerDone = false
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let (paused, stop) = state.withLock { ($0.paused, $0.stop) }
+            if stop { return }
+            var pfd = pollfd(fd: fd, events: paused ? 0 : Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 50) > 0, !paused else { continue }
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return }
+            raw += chunk[..<n]
+            if !headerDone, let end = raw.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self)
+                let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+                state.withLock { $0.status = status; $0.headers = head }
+                raw.removeSubrange(..<end.upperBound)
+                headerDone = true
+            }
+            guard headerDone else { continue }
+            // Chunked transfer: <hex size>\r\n<data>\r\n … 0\r\n\r\n
+            while let line = raw.firstRange(of: Array("\r\n".utf8)),
+                  let size = Int(String(decoding: raw[..<line.lowerBound], as: UTF8.self), radix: 16),
+                  raw.count >= line.upperBound + size + 2 {
+                if size == 0 { parse(&body); return }
+                body += raw[line.upperBound..<(line.upperBound + size)]
+                raw.removeSubrange(..<(line.upperBound + size + 2))
+            }
+            parse(&body)
+            if let hangUpAfter, frames.count >= hangUpAfter { return }
+        }
+    }
+
+    private func parse(_ body: inout [UInt8]) {
+        var found: [Frame] = []
+        while let end = body.firstRange(of: Array("\n\n".utf8)) {
+            let text = String(decoding: body[..<end.lowerBound], as: UTF8.self)
+            body.removeSubrange(..<end.upperBound)
+            var frame = Frame(id: nil, event: "message", data: "")
+            var isComment = true
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix(":") { continue }
+                isComment = false
+                if line.hasPrefix("id: ") { frame.id = Int64(line.dropFirst(4)) }
+                if line.hasPrefix("event: ") { frame.event = String(line.dropFirst(7)) }
+                if line.hasPrefix("data: ") { frame.data = String(line.dropFirst(6)) }
+            }
+            if !isComment { found.append(frame) }
+        }
+        if !found.isEmpty { state.withLock { $0.frames += found } }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+@testable import LinesPerHour
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The JSON API over real HTTP: routes, errors, tokens and who may see what.
+@Suite struct APITests {
+    struct Answer {
+        var status: Int
+        var json: Any?
+        var headers: [AnyHashable: Any]
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+        var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
+    }
+
+    func call(_ d: TestDaemon, _ method: String, _ path: String, token: String?, body: Any? = nil, raw: Data? = nil) async throws -> Answer {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(d.port)\(path)")!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        if let raw { request.httpBody = raw }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return Answer(status: http.statusCode, json: try? JSONSerialization.jsonObject(with: data), headers: http.allHeaderFields)
+    }
+
+    @Test func jobsUsersAndIsolation() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi; echo 'a' > a.txt"])
+        let admin = d.daemon.newAdminToken!
+        // Users, made by the admin.
+        let alice = try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com", "line_credits": 1000])
+        #expect(alice.status == 201)
+        let aliceToken = alice.object["token"] as! String
+        let bobToken = try await call(d, "POST", "/users", token: admin, body: ["email": "bob@example.com", "line_credits": 1000]).object["token"] as! String
+        #expect(try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com"]).status == 409)
+        #expect(try await call(d, "POST", "/users", token: aliceToken, body: ["email": "eve@example.com"]).status == 403)
+        #expect(try await call(d, "GET", "/users", token: aliceToken).status == 403)
+        #expect(try await call(d, "GET", "/users/me", token: aliceToken).object["email"] as? String == "alice@example.com")
+
+        // Alice's job, through the API: the same intake as a file.
+        let created = try await call(d, "POST", "/projects/AliceApp/jobs", token: aliceToken, body: ["specification": "Build it"])
+        #expect(created.status == 201)
+        let job = created.object["id"] as! Int
+        #expect(created.object["user"] as? String == "alice@example.com")
+        _ = try await d.finished(Int64(job))
+        #expect(FileManager.default.fileExists(atPath: d.spool.accepted + "/\(job)-api.json"))
+        #expect(try await call(d, "POST", "/projects/Bad..Name/jobs", token: aliceToken, body: ["specification": "x"]).status == 422)
+        #expect(try await call(d, "POST", "/projects/AliceApp/jobs", token: aliceToken, body: ["specification": " "]).status == 422)
+        #expect(try await call(d, "POST", "/projects/AliceApp/jobs", token: bobToken, body: ["specification": "x"]).status == 403)
+        #expect(try await call(d, "POST", "/projects/X/jobs", token: aliceToken, raw: Data("{".utf8)).status == 400)
+        #expect(try await call(d, "POST", "/projects/X/jobs", token: aliceToken, raw: Data(count: 2 << 20)).status == 413)
+
+        // Alice sees hers; Bob sees nothing of it; the admin sees all.
+        #expect(try await call(d, "GET", "/jobs/\(job)", token: aliceToken).status == 200)
+        for path in ["/jobs/\(job)", "/jobs/\(job)/logs", "/jobs/\(job)/logs/stream"] {
+            #expect(try await call(d, "GET", path, token: bobToken).status == 404, "\(path)")
+        }
+        #expect(try await call(d, "POST", "/jobs/\(job)/cancel", token: bobToken).status == 404)
+        #expect(try await call(d, "GET", "/jobs", token: bobToken).array.isEmpty)
+        #expect(try await call(d, "GET", "/jobs", token: admin).array.count == 1)
+        let artifacts = try await call(d, "GET", "/artifacts?project=AliceApp", token: aliceToken).array
+        #expect(artifacts.map { $0["file_path"] as? String } == ["a.txt"])
+        let artifactID = artifacts[0]["id"] as! Int
+        #expect(try await call(d, "GET", "/artifacts/\(artifactID)", token: aliceToken).object["preview_content"] as? String == "a\n")
+        #expect(try await call(d, "GET", "/artifacts/\(artifactID)", token: bobToken).status == 404)
+        #expect(try await call(d, "GET", "/artifacts", token: bobToken).array.isEmpty)
+        #expect(try await call(d, "GET", "/projects", token: bobToken).array.isEmpty)
+        #expect(try await call(d, "GET", "/projects", token: aliceToken).array.first?["name"] as? String == "AliceApp")
+        #expect(try await call(d, "GET", "/artifacts?type=nonsense", token: admin).status == 400)
+
+        // Credits.
+        let bobID = try d.store.user(email: "bob@example.com")!.id
+        #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": 7]).object["line_credits"] as? Int == 7)
+        #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": -1]).status == 422)
+        #expect(try await call(d, "POST", "/users/999/credits", token: admin, body: ["line_credits": 1]).status == 404)
+        try await d.stop()
+    }
+
+    @Test func aUsersStreamShowsOnlyTheirOwnEvents() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi"])
+        let admin = d.daemon.newAdminToken!
+        let alice = try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com", "line_credits": 100]).object["token"] as! String
+        let bob = try await call(d, "POST", "/users", token: admin, body: ["email": "bob@example.com", "line_credits": 100]).object["token"] as! String
+        let bobStream = try SSEClient(port: d.port, path: "/streams?types=jobs,logs", token: bob)
+        defer { bobStream.close() }
+        let aliceJob = try await call(d, "POST", "/projects/A/jobs", token: alice, body: ["specification": "x"]).object["id"] as! Int
+        let bobJob = try await call(d, "POST", "/projects/B/jobs", token: bob, body: ["specification": "x"]).object["id"] as! Int
+        try await eventually("Bob's job to complete on Bob's stream") { bobStream.frames.contains { $0.data.contains("job \(bobJob) completed") } }
+        _ = try await d.finished(Int64(aliceJob))
+        let jobIDs = bobStream.frames.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8)) as? [String: Any])?["job_id"] as? Int }
+        #expect(!jobIDs.isEmpty)
+        #expect(jobIDs.allSatisfy { $0 == bobJob })
+        try await d.stop()
+    }
+
+    @Test func tokensCookiesAndErrors() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let admin = d.daemon.newAdminToken!
+        let missing = try await call(d, "GET", "/jobs", token: nil)
+        #expect(missing.status == 401)
+        #expect(missing.object["error"] is String)
+        #expect(try await call(d, "GET", "/streams/jobs", token: "lph_forged").status == 401)
+        #expect(try await call(d, "GET", "/streams/nonsense", token: admin).status == 404)
+        #expect(try await call(d, "GET", "/streams?types=jobs,nonsense", token: admin).status == 400)
+        #expect(try await call(d, "GET", "/jobs?status=weird", token: admin).status == 400)
+        let viaQuery = try await call(d, "GET", "/users/me?token=\(admin)", token: nil)
+        #expect(viaQuery.status == 200)
+        let cookie = viaQuery.headers["Set-Cookie"] as? String ?? ""
+        #expect(cookie.contains("lph_token=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+        let metrics = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!)
+        #expect(String(decoding: metrics.0, as: UTF8.self).contains("lph_"))
+        try await d.stop()
+    }
+
+    @Test func junkOnTheSocketLeavesTheDaemonServing() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        for junk in ["\u{0}\u{1}\u{2}garbage\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "POST /jobs HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                     String(repeating: "A", count: 100_000) + "\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: x\r\n"] {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(d.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            _ = junk.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            close(fd)
+        }
+        #expect(try await call(d, "GET", "/healthz", token: nil).status == 200)
+        try await d.stop()
+    }
+}

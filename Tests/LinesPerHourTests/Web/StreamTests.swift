@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import LinesPerHour
+
+/// Event streams over real HTTP on 127.0.0.1.
+@Suite struct StreamTests {
+    func token(_ d: TestDaemon) -> String { d.daemon.newAdminToken! }
+
+    func logNumbers(_ frames: [SSEClient.Frame]) -> [Int] {
+        frames.filter { $0.event == "log" }.compactMap { frame in
+            (try? JSONSerialization.jsonObject(with: Data(frame.data.utf8)) as? [String: Any])?["text"] as? String
+        }.compactMap { Int($0) }
+    }
+
+    @Test func aJobStreamDeliversEveryLineInOrderThenEnds() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 200000"])
+        try d.drop("Stream.md", "x")
+        let id = try await d.jobID(forSpoolFile: "Stream.md")
+        let client = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: token(d))
+        try await eventually("the end of the stream", timeout: .seconds(300)) { client.ended }
+        let frames = client.frames
+        #expect(client.status == 200)
+        #expect(client.headers.lowercased().contains("content-type: text/event-stream"))
+        #expect(frames.last?.event == "end")
+        let ids = frames.compactMap(\.id)
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(logNumbers(frames) == Array(1...200_000))
+        try await d.stop()
+    }
+
+    @Test func reconnectingWithLastEventIDLosesNothingAndRepeatsNothing() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 30000"])
+        try d.drop("Again.md", "x")
+        let id = try await d.jobID(forSpoolFile: "Again.md")
+        var collected: [SSEClient.Frame] = []
+        var last: Int64? = nil
+        var rounds = 0
+        while collected.last?.event != "end" {
+            rounds += 1
+            let client = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: token(d), lastEventID: last,
+                                       hangUpAfter: Int.random(in: 1...4000))
+            try await eventually("a disconnect") { client.ended }
+            collected += client.frames
+            last = collected.compactMap(\.id).last ?? last
+        }
+        #expect(rounds > 1)
+        #expect(logNumbers(collected) == Array(1...30000))
+        let ids = collected.compactMap(\.id)
+        #expect(Set(ids).count == ids.count)
+        try await d.stop()
+    }
+
+    @Test func aClientThatReadsNothingForAWhileStillGetsEverything() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 200000"])
+        try d.drop("Slow.md", "x")
+        let id = try await d.jobID(forSpoolFile: "Slow.md")
+        let client = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: token(d), paused: true)
+        _ = try await d.finished(id, timeout: .seconds(300))
+        client.resume()
+        try await eventually("the end of the stream", timeout: .seconds(300)) { client.ended }
+        #expect(logNumbers(client.frames) == Array(1...200_000))
+        try await d.stop()
+    }
+
+    @Test func theMultiplexedStreamReplaysAfterAnIdAndGoesLive() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo one"])
+        try d.drop("First.md", "x")
+        _ = try await d.finished(try await d.jobID(forSpoolFile: "First.md"))
+        let replayed = try SSEClient(port: d.port, path: "/streams?types=jobs,logs&after=0", token: token(d))
+        defer { replayed.close() }
+        try await eventually("the replay") { replayed.frames.contains { $0.data.contains("completed") } }
+        #expect(Set(replayed.frames.map(\.event)) == ["jobs", "logs"])
+        let ids = replayed.frames.compactMap(\.id)
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        // Live: a second job's events arrive on the same connection, after the replayed ones.
+        try d.drop("Second.md", "x")
+        let second = try await d.jobID(forSpoolFile: "Second.md")
+        try await eventually("the live events") { replayed.frames.contains { $0.data.contains("job \(second) completed") } }
+        let after = try SSEClient(port: d.port, path: "/streams/jobs?after=\(ids.last!)", token: token(d))
+        defer { after.close() }
+        try await eventually("only the newer rows") { after.frames.contains { $0.data.contains("job \(second) completed") } }
+        #expect(after.frames.allSatisfy { $0.id! > ids.last! && $0.event == "jobs" })
+        try await d.stop()
+    }
+}
