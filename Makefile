@@ -1,5 +1,5 @@
 # The two commands of the quick start, and the measurements.
-.PHONY: run test deps build release measure
+.PHONY: run test deps build release measure screenshot
 
 deps:
 	@scripts/install-deps.sh
@@ -14,9 +14,14 @@ release: deps
 run: build
 	.build/debug/lph serve
 
-# Every test.
+# Every test: the Swift suites, then the dashboard in a real headless browser.
 test: deps
 	swift test
+	scripts/browser-test.sh
+
+# The README's picture of the dashboard with a job running.
+screenshot: deps
+	scripts/browser-test.sh docs/dashboard.png
 
 # Backbone figures: lines stored per second and drop-to-start latency (release build).
 measure: release

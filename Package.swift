@@ -38,7 +38,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            // In the binary itself, so a moved `lph` still serves its page and its API description.
+            resources: [.embedInCode("Web/Assets")]
         ),
         .executableTarget(
             name: "lph",

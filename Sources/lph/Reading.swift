@@ -79,28 +79,13 @@ struct Logs: AsyncParsableCommand {
 struct Cancel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Cancel a job through the running daemon (its agent's process group is stopped).")
 
-    @Option(help: "The daemon's address.")
-    var server = "http://127.0.0.1:8050"
-    @Option(help: "A token (default: the one in <state-dir>/admin.token).")
-    var token: String?
-    @Option(help: "The daemon's state folder.")
-    var stateDir = ".lph"
+    @OptionGroup var daemon: DaemonOptions
     @Argument(help: "The job id.")
     var job: Int64
 
     func run() async throws {
-        let token = try self.token ?? readToken()
-        let (status, body) = try await HTTPCall.post("\(server)/jobs/\(job)/cancel", token: token)
-        guard (200..<300).contains(status) else { throw Failure("lph cancel: \(status): \(body)") }
+        _ = try await daemon.expectSuccess("POST", "/jobs/\(job)/cancel")
         print("job \(job): cancel requested")
-    }
-
-    private func readToken() throws -> String {
-        let path = stateDir + "/admin.token"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Failure("no token: pass --token, or run where \(path) is readable")
-        }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -54,12 +54,17 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "lph")
         logger.logLevel = .info
         let daemon = try await Daemon(settings: settings, logger: logger)
-        let tokenHint = daemon.newAdminToken.map { "?token=\($0)" } ?? ""
+        // The admin token, so the printed address signs the browser in; the file is ours (0600).
+        let token = daemon.newAdminToken ?? (try? String(contentsOfFile: settings.stateDirectory + "/admin.token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let final = settings
         try await daemon.run { port in
             let address = "http://\(final.host):\(port)/"
-            say("lph: serving on \(address)\(tokenHint)")
-            if tokenHint.isEmpty { say("lph: the admin token is in \(final.stateDirectory)/admin.token; open \(address)?token=<token>") }
+            if let token {
+                say("lph: dashboard at \(address)?token=\(token)")
+            } else {
+                say("lph: serving on \(address); sign in with a token (lph users add)")
+            }
             say("lph: drop job files into \(final.spool)/incoming/, follow events with: cat \(final.spool)/events.fifo")
         }
     }

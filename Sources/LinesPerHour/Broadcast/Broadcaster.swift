@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Hands committed events to whoever listens, in commit order.
@@ -10,6 +11,7 @@ public final class Broadcaster: Sendable {
     public typealias Handler = @Sendable ([Event]) -> Void
 
     private let handlers = Mutex<(next: Int, all: [Int: Handler])>((0, [:]))
+    private let broadcast = Counter(label: "lph_events_broadcast_total")
 
     public init() {}
 
@@ -28,6 +30,7 @@ public final class Broadcaster: Sendable {
 
     public func publish(_ events: [Event]) {
         guard !events.isEmpty else { return }
+        broadcast.increment(by: events.count)
         let current = handlers.withLock { Array($0.all.values) }
         for handler in current { handler(events) }
     }

@@ -53,6 +53,16 @@ public final class Store: Sendable {
         }
     }
 
+    public func jobCountsByStatus() throws -> [JobStatus: Int64] {
+        try pool.read { db in
+            var counts: [JobStatus: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM jobs GROUP BY status") {
+                if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+    }
+
     // MARK: - Logs
 
     public func logs(job: Int64, after: Int64 = 0, limit: Int = 1000) throws -> [LogEntry] {

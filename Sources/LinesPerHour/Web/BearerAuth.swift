@@ -38,9 +38,14 @@ struct BearerAuth: RouterMiddleware {
         context.user = user
         var response = try await next(request, context)
         if fromQuery {
-            response.headers[values: .setCookie].append("\(Self.cookie)=\(token); Path=/; HttpOnly; SameSite=Strict")
+            response.headers[values: .setCookie].append(Self.cookie(for: token))
         }
         return response
+    }
+
+    /// The session cookie for a valid token: not readable by scripts, never sent cross-site.
+    static func cookie(for token: String) -> String {
+        "\(cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
     }
 
     static func token(in request: Request) -> (String, fromQuery: Bool)? {

@@ -22,8 +22,9 @@ enum HTTPServer {
         router.get("/healthz") { _, _ in JSONBody(value: ["status": "ok"]) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: MetricsEndpoint.registry.emitToBuffer())))
+                     body: .init(byteBuffer: ByteBuffer(bytes: try MetricsEndpoint.render(deps.store))))
         }
+        StaticRoutes.add(to: router, store: deps.store)
         let api = router.group().add(middleware: BearerAuth(store: deps.store))
         JobRoutes.add(to: api, deps)
         ResourceRoutes.add(to: api, deps)

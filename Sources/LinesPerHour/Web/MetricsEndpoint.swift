@@ -1,6 +1,6 @@
+import GRDB
 import Metrics
 import Prometheus
-import Synchronization
 
 /// The process's one Prometheus registry: swift-metrics can be bootstrapped
 /// once per process, so every daemon in it (the tests run several) shares it.
@@ -15,4 +15,16 @@ enum MetricsEndpoint {
     static func bootstrap() {
         _ = registry
     }
+
+    /// The Prometheus text, with `lph_jobs{status=…}` read from the database at scrape time.
+    static func render(_ store: Store) throws -> [UInt8] {
+        let counts = try store.jobCountsByStatus()
+        for status in JobStatus.allCases {
+            Gauge(label: "lph_jobs", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// Event-stream clients connected now.
+    static let sseClients = Meter(label: "lph_sse_clients")
 }

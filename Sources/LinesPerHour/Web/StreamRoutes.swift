@@ -37,6 +37,8 @@ enum StreamRoutes {
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
             body: ResponseBody { writer in
+                MetricsEndpoint.sseClients.increment()
+                defer { MetricsEndpoint.sseClients.decrement() }
                 do {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
                         try await body(user, after, &writer)

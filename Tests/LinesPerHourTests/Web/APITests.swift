@@ -130,4 +130,51 @@ import FoundationNetworking
         #expect(try await call(d, "GET", "/healthz", token: nil).status == 200)
         try await d.stop()
     }
+
+    /// Every route × {no token, a forged token, another user's, the owner's, the admin's}.
+    @Test func theAccessTable() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi > a.txt"])
+        let admin = d.daemon.newAdminToken!
+        let owner = try await call(d, "POST", "/users", token: admin, body: ["email": "own@example.com", "line_credits": 100]).object["token"] as! String
+        let other = try await call(d, "POST", "/users", token: admin, body: ["email": "other@example.com", "line_credits": 100]).object["token"] as! String
+        let job = try await call(d, "POST", "/projects/Own/jobs", token: owner, body: ["specification": "x"]).object["id"] as! Int
+        _ = try await d.finished(Int64(job))
+        let artifact = try #require(try d.store.artifacts(type: nil, project: "Own", job: nil, userID: nil).first).id
+        let ownerID = try d.store.user(email: "own@example.com")!.id
+        // (method, path, [none, forged, other, owner, admin])
+        let table: [(String, String, [Int])] = [
+            ("GET", "/healthz", [200, 200, 200, 200, 200]),
+            ("GET", "/metrics", [200, 200, 200, 200, 200]),
+            ("GET", "/openapi.json", [200, 200, 200, 200, 200]),
+            ("GET", "/", [200, 200, 200, 200, 200]),
+            ("GET", "/jobs", [401, 401, 200, 200, 200]),
+            ("GET", "/jobs/\(job)", [401, 401, 404, 200, 200]),
+            ("GET", "/jobs/\(job)/logs", [401, 401, 404, 200, 200]),
+            ("GET", "/jobs/\(job)/logs/stream", [401, 401, 404, 200, 200]),
+            ("POST", "/jobs/\(job)/cancel", [401, 401, 404, 409, 409]),
+            ("GET", "/projects", [401, 401, 200, 200, 200]),
+            ("GET", "/artifacts", [401, 401, 200, 200, 200]),
+            ("GET", "/artifacts/\(artifact)", [401, 401, 404, 200, 200]),
+            ("GET", "/users/me", [401, 401, 200, 200, 200]),
+            ("GET", "/users", [401, 401, 403, 403, 200]),
+            ("POST", "/users/\(ownerID)/credits", [401, 401, 403, 403, 200]),
+            ("POST", "/projects/Own/jobs", [401, 401, 403, 201, 201]),
+        ]
+        for (method, path, expected) in table {
+            for (token, status) in zip([nil, "lph_forged", other, owner, admin], expected) {
+                let body: [String: Any]? = method == "POST" ? ["specification": "x", "line_credits": 100] : nil
+                let answer: Int
+                if path.hasSuffix("/stream") {
+                    let client = try SSEClient(port: d.port, path: path, token: token)
+                    try await eventually("a status line") { client.status != 0 }
+                    answer = client.status
+                    client.close()
+                } else {
+                    answer = try await call(d, method, path, token: token, body: body).status
+                }
+                #expect(answer == status, "\(method) \(path) with \(token == nil ? "no token" : token!.prefix(8)) answered \(answer)")
+            }
+        }
+        try await d.stop()
+    }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import Testing
+@testable import LinesPerHour
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `/openapi.json` describes exactly the routes the router has, and the
+/// daemon answers each documented operation with a documented status.
+@Suite struct OpenAPITests {
+    func document(_ d: TestDaemon) async throws -> [String: Any] {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/openapi.json")!)
+        #expect((response as! HTTPURLResponse).statusCode == 200)
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func everyRouteIsDocumentedAndNothingElse() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let paths = try #require(try await document(d)["paths"] as? [String: [String: Any]])
+        let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+        let intake = Intake(spool: d.spool, writer: d.daemon.writer, defaultUser: nil, logger: Logger(label: "t")) {}
+        let router = HTTPServer.router(.init(store: d.store, executor: d.daemon.executor, intake: intake, broadcaster: d.daemon.broadcaster))
+        let routed = Set(router.routes.map { route in
+            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            return "\(route.method.rawValue) /" + path.joined(separator: "/")
+        })
+        #expect(routed == documented)
+        try await d.stop()
+    }
+
+    @Test func everyDocumentedAnswerIsOneTheDocumentAllows() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi > a.txt"])
+        try d.drop("Doc.md", "x")
+        let job = try await d.finished(try await d.jobID(forSpoolFile: "Doc.md"))
+        let artifact = try #require(try d.store.artifacts(type: nil, project: nil, job: nil, userID: nil).first)
+        let paths = try #require(try await document(d)["paths"] as? [String: [String: [String: Any]]])
+        var checked = 0
+        for (path, operations) in paths {
+            for (method, operation) in operations where method == "get" && !path.hasSuffix("stream") && !path.hasPrefix("/streams") {
+                let concrete = path.replacingOccurrences(of: "{id}", with: path.hasPrefix("/artifacts") ? "\(artifact.id)" : "\(job.id)")
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(d.port)\(concrete)")!)
+                request.setValue("Bearer \(d.daemon.newAdminToken!)", forHTTPHeaderField: "Authorization")
+                let (_, response) = try await URLSession.shared.data(for: request)
+                let status = (response as! HTTPURLResponse).statusCode
+                let allowed = (operation["responses"] as? [String: Any])?.keys.compactMap { Int($0) } ?? []
+                #expect(allowed.contains(status), "GET \(concrete) answered \(status)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 10)
+        try await d.stop()
+    }
+}
