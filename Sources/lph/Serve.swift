@@ -31,6 +31,10 @@ struct Serve: AsyncParsableCommand {
     var jobTimeout = 4 * 3600
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
     var sweepInterval = 600
+    @Option(help: "Seconds between the observer's looks at what only time reveals (the queue).")
+    var observeInterval = 30.0
+    @Option(help: "Seconds without output or a file written after which a running job is reported stalled.")
+    var stallAfter = 120.0
     @Option(name: .customLong("phase-pattern"), help: "PHASE=REGEX: a line matching REGEX means the agent is in PHASE (repeatable; replaces the defaults).")
     var phasePatterns: [String] = []
 
@@ -49,6 +53,9 @@ struct Serve: AsyncParsableCommand {
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         guard sweepInterval >= 1 else { throw ValidationError("--sweep-interval must be at least 1 second") }
         settings.sweepInterval = .seconds(sweepInterval)
+        guard observeInterval > 0, stallAfter > 0 else { throw ValidationError("--observe-interval and --stall-after must be positive") }
+        settings.observeInterval = .seconds(observeInterval)
+        settings.stallAfter = .seconds(stallAfter)
         if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
 
         var logger = Logger(label: "lph")

@@ -57,6 +57,9 @@ public final class Daemon: Sendable {
             executor.wake()
         }
         let fifo = FifoSink(path: spool.fifo, format: settings.fifoFormat, broadcaster: broadcaster, logger: logger)
+        let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
+                                stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
+        let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
         let router = HTTPServer.router(.init(store: store, executor: executor, intake: intake, broadcaster: broadcaster))
         let http = Application(
             router: router,
@@ -65,7 +68,7 @@ public final class Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [writer, fifo, index, executor, intake, http],
+            services: [writer, fifo, observer, curator, index, executor, intake, http],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -20,6 +20,10 @@ public struct Settings: Sendable {
     /// The slow safety sweep of `generated_projects/`, reconciled with the index.
     public var sweepInterval: Duration = .seconds(600)
     public var phaseRules = LineClassifier.defaultRules()
+    /// How often the observer looks at what only time reveals (the queue).
+    public var observeInterval: Duration = .seconds(30)
+    /// A running job silent (no output, no file) this long is reported stalled.
+    public var stallAfter: Duration = .seconds(120)
 
     public init(agent: [String]) {
         self.agent = agent

@@ -160,6 +160,8 @@ public final class Executor: Service, Sendable {
     /// one is cancelled before it starts.
     public func cancel(_ id: Int64) async throws -> CancelOutcome {
         if let control = running.control(of: id) {
+            // A job leaves the running set just after its final status commits.
+            if let job = try store.job(id), job.status.isFinal { return .alreadyEnded(job.status) }
             control.stop(.cancelled)
             return .stopping
         }

@@ -87,6 +87,19 @@ enum Schema {
                 CREATE INDEX stream_messages_by_type ON stream_messages(stream_type, id);
                 """)
         }
+        migrator.registerMigration("v2: knowledge") { db in
+            try db.execute(sql: """
+                CREATE TABLE knowledge (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    subject TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    UNIQUE (subject, key)
+                );
+                CREATE INDEX stream_messages_by_job ON stream_messages(job_id, stream_type, id);
+                """)
+        }
         return migrator
     }
 }

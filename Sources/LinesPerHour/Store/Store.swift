@@ -117,11 +117,7 @@ public final class Store: Sendable {
             let mine = userID == nil ? "" : " AND job_id IN (SELECT id FROM jobs WHERE user_id = \(userID!))"
             return try Row.fetchAll(db, sql: """
                 SELECT * FROM stream_messages WHERE id > ? AND stream_type IN (\(types))\(mine) ORDER BY id LIMIT ?
-                """, arguments: [after, limit]).map { row in
-                Event(id: row["id"], stream: StreamName(rawValue: row["stream_type"]) ?? .logs, jobID: row["job_id"],
-                      level: Level(rawValue: row["level"]) ?? .info, text: row["message_text"], timestamp: row["created_at"],
-                      source: row["source"], payload: row["payload"])
-            }
+                """, arguments: [after, limit]).map(Event.init(journalRow:))
         }
     }
 

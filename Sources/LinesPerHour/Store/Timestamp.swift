@@ -36,4 +36,25 @@ public enum Timestamp {
         put(milliseconds, 3); out.append(90)
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Milliseconds since the epoch of a timestamp in this form, or nil.
+    public static func milliseconds(_ text: String) -> Int64? {
+        let u = Array(text.utf8)
+        guard u.count == 24 else { return nil }
+        func number(_ range: Range<Int>) -> Int32? {
+            var value: Int32 = 0
+            for i in range {
+                let digit = Int32(u[i]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19), let millis = number(20..<23) else { return nil }
+        var tm = Glibc.tm()
+        (tm.tm_year, tm.tm_mon, tm.tm_mday) = (year - 1900, month - 1, day)
+        (tm.tm_hour, tm.tm_min, tm.tm_sec) = (hour, minute, second)
+        return Int64(timegm(&tm)) * 1000 + Int64(millis)
+    }
 }

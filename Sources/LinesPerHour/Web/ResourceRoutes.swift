@@ -42,6 +42,21 @@ enum ResourceRoutes {
             }
             return JSONBody(value: artifact)
         }
+        api.get("/projects/:project/knowledge") { _, context in
+            let user = try context.requireUser()
+            let project = context.parameters.get("project") ?? ""
+            guard let facts = try store.knowledge(project: project, userID: user.role == .admin ? nil : user.id) else {
+                throw APIError(.notFound, "no project \(project)")
+            }
+            return JSONBody(value: facts)
+        }
+        api.get("/insights") { request, context in
+            let user = try context.requireUser()
+            let insights = try store.insights(job: try HTTPServer.intParameter(request, "job"), userID: user.role == .admin ? nil : user.id)
+            // The same objects as the stream's `data:` lines, payload included.
+            let body = "[" + insights.map(\.json).joined(separator: ",") + "]"
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
         api.get("/users/me") { _, context in JSONBody(value: try context.requireUser()) }
         api.get("/users") { _, context in
             _ = try HTTPServer.requireAdmin(context)

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Turns committed events into insights: one readable sentence each, with a
+/// JSON payload beside it, stored in `stream_messages` (`insights`, source
+/// `observer`) and broadcast like every other event.
+///
+/// It reacts to `jobs` events as they are published (started, phase changed,
+/// finished, failed, credits running low) and, on a timer, to what only time
+/// reveals (a stalled job, the queue). Agent output and file events only mark
+/// a job as active, on the publishing path, at the cost of one dictionary
+/// write. An insight is never said twice while nothing has changed.
+public final class Observer: Service, Sendable {
+    private let store: Store
+    private let writer: Writer
+    private let broadcaster: Broadcaster
+    private let interval: Duration
+    private let stallAfter: Duration
+    private let maxJobs: Int
+    private let logger: Logger
+    private let activity = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    private let jobEvents: AsyncStream<Event>
+    private let jobEventsInput: AsyncStream<Event>.Continuation
+
+    public init(store: Store, writer: Writer, broadcaster: Broadcaster, interval: Duration, stallAfter: Duration,
+                maxJobs: Int, logger: Logger) {
+        self.store = store
+        self.writer = writer
+        self.broadcaster = broadcaster
+        self.interval = interval
+        self.stallAfter = stallAfter
+        self.maxJobs = maxJobs
+        self.logger = logger
+        (jobEvents, jobEventsInput) = AsyncStream.makeStream()
+    }
+
+    public func run() async throws {
+        let token = broadcaster.subscribe { events in self.note(events) }
+        defer { broadcaster.unsubscribe(token) }
+        var notebook = Notebook()
+        let ticks = AsyncStream<Void> { continuation in
+            let period = min(interval, stallAfter / 4)
+            let timer = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: period)
+                    continuation.yield()
+                }
+            }
+            continuation.onTermination = { _ in timer.cancel() }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [jobEventsInput] in
+                try? await gracefulShutdown()
+                jobEventsInput.finish()
+            }
+            group.addTask {
+                for await _ in ticks.cancelOnGracefulShutdown() { self.jobEventsInput.yield(Self.tick) }
+            }
+            for await event in jobEvents {
+                if event.id == Self.tick.id {
+                    await observeTime(&notebook)
+                } else if let job = event.payload.flatMap({ try? JSONCoding.decoder.decode(Job.self, from: Data($0.utf8)) }) {
+                    await observe(job, &notebook)
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// On the publishing path: quick. Output and files mark their job active; job changes are queued.
+    private func note(_ events: [Event]) {
+        let now = ContinuousClock.now
+        activity.withLock { last in
+            for event in events where event.stream == .log || event.stream == .artifacts {
+                if let job = event.jobID { last[job] = now }
+            }
+        }
+        for event in events where event.stream == .jobs && event.source == "system" { jobEventsInput.yield(event) }
+    }
+
+    /// A marker in the job events' queue: the timer's turn.
+    private static let tick = Event(id: -1, stream: .jobs, jobID: nil, level: .info, text: "", timestamp: "")
+
+    // MARK: - Jobs as they change
+
+    private func observe(_ job: Job, _ notebook: inout Notebook) async {
+        for insight in notebook.update(with: job) { await say(insight) }
+        if job.status == .failed, let insight = notebook.failure(of: job, lastError: try? store.lastErrorLine(job: job.id)) {
+            await say(insight)
+        }
+        if let (left, given) = try? store.credits(of: job.user), let insight = notebook.credits(of: job, left: left, given: given) {
+            await say(insight)
+        }
+        if job.status.isFinal { activity.withLock { _ = $0.removeValue(forKey: job.id) } }
+    }
+
+    // MARK: - What only time reveals
+
+    private func observeTime(_ notebook: inout Notebook) async {
+        let now = ContinuousClock.now
+        let quiet = activity.withLock { $0 }
+        for job in notebook.running {
+            let since = quiet[job] ?? notebook.startedAt(job) ?? now
+            for insight in notebook.stall(job: job, quietFor: now - since, limit: stallAfter) { await say(insight) }
+        }
+        if let pending = try? store.jobs(status: .pending, limit: 10_000).count,
+           let insight = notebook.queue(pending: pending, running: notebook.running.count, maxJobs: maxJobs,
+                                        recent: (try? store.recentDurations()) ?? []) {
+            await say(insight)
+        }
+    }
+
+    private func say(_ insight: Insight) async {
+        do {
+            _ = try await writer.perform { db, events in
+                events.append(try Journal.record(db, .insights, insight.text, level: insight.level, source: "observer",
+                                                 job: insight.job, payload: insight.payload))
+            }
+        } catch {
+            logger.warning("insight not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import Testing
+@testable import LinesPerHour
+
+/// The observer and the curator, driven by real jobs of small shell agents.
+@Suite struct ObserverTests {
+    func insights(_ d: TestDaemon, job: Int64) throws -> [Event] {
+        try d.store.insights(job: job, userID: nil).reversed()
+    }
+
+    func kinds(_ events: [Event]) -> [String] {
+        events.compactMap { event in
+            (try? JSONSerialization.jsonObject(with: Data((event.payload ?? "{}").utf8)) as? [String: Any])?["kind"] as? String
+        }
+    }
+
+    @Test func aStalledAgentGetsOneStallInsightAndOneRecoveryNote() async throws {
+        let scratch = try Scratch()
+        let go = scratch.file("go"), done = scratch.file("done")
+        // Silent until told to go; then busy (a line every 50 ms) until told it is done.
+        let agent = try scratch.script("agent.sh", """
+            echo one
+            while [ ! -e \(go) ]; do sleep 0.05; done
+            while [ ! -e \(done) ]; do echo busy; sleep 0.05; done
+            """)
+        let d = try await TestDaemon(scratch: scratch, agent: [agent]) {
+            $0.stallAfter = .seconds(1)
+            $0.observeInterval = .milliseconds(200)
+        }
+        try d.drop("Quiet.md", "x")
+        let job = try await d.jobID(forSpoolFile: "Quiet.md")
+        try await eventually("a stall insight") { kinds(try insights(d, job: job)).contains("stalled") }
+        FileManager.default.createFile(atPath: go, contents: nil)
+        try await eventually("a recovery note") { kinds(try insights(d, job: job)).contains("resumed") }
+        FileManager.default.createFile(atPath: done, contents: nil)
+        _ = try await d.finished(job)
+        // One insight per stall: stalls and recoveries alternate (a loaded machine may see the
+        // daemon's own wrap-up after the agent exits as one more quiet spell).
+        let said = kinds(try insights(d, job: job)).filter { $0 == "stalled" || $0 == "resumed" }
+        #expect(Array(said.prefix(2)) == ["stalled", "resumed"])
+        #expect(zip(said, said.dropFirst()).allSatisfy { $0 != $1 })
+        #expect(try insights(d, job: job).first { $0.text.contains("stalled") }?.text.contains("no output and no file written") == true)
+        try await d.stop()
+    }
+
+    @Test func aFailedJobsInsightNamesTheExitCodeAndQuotesTheLastError() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo 'ERROR: the database exploded' >&2; echo still here; exit 3"])
+        try d.drop("Broken.md", "x")
+        let job = try await d.jobID(forSpoolFile: "Broken.md")
+        try await eventually("the failure insight") { kinds(try insights(d, job: job)).contains("finished") }
+        let failure = try #require(try insights(d, job: job).last { kinds([$0]) == ["finished"] })
+        #expect(failure.level == .error)
+        #expect(failure.text.contains("exit code 3"))
+        #expect(failure.text.contains("“ERROR: the database exploded”"))
+        #expect(failure.source == "observer")
+        try await d.stop()
+    }
+
+    @Test func phaseDurationsAddUpToTheJobsDuration() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c",
+            "echo 'Phase: specify'; sleep 0.3; echo 'Phase: plan'; sleep 0.3; echo 'Phase: implement'; sleep 0.3; echo 'Phase: test'"])
+        try d.drop("Timed.md", "x")
+        let job = try await d.jobID(forSpoolFile: "Timed.md")
+        try await eventually("the summary") { kinds(try insights(d, job: job)).contains("finished") }
+        let summary = try #require(try insights(d, job: job).last { kinds([$0]) == ["finished"] })
+        let payload = try #require(try JSONSerialization.jsonObject(with: Data(summary.payload!.utf8)) as? [String: Any])
+        let phases = try #require(payload["phases_ms"] as? [String: Int])
+        let duration = try #require(payload["duration_ms"] as? Int)
+        #expect(phases.values.reduce(0, +) == duration)
+        #expect((phases["plan"] ?? 0) > 0)
+        #expect(summary.text.contains("completed in"))
+        #expect(kinds(try insights(d, job: job)).contains("phase"))
+        try await d.stop()
+    }
+
+    @Test func knowledgeMatchesTheFilesChangesWithThemAndIsNotRepeated() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", """
+            mkdir -p src tests && printf '# Demo\\n' > README.md && printf 'a\\nb\\nc\\n' > src/app.py && printf 't\\n' > tests/test_app.py
+            """])
+        try d.drop("Known.md", "x")
+        let job = try await d.jobID(forSpoolFile: "Known.md")
+        _ = try await d.finished(job)
+        func facts() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: (try d.store.knowledge(project: "Known", userID: nil) ?? []).map { ($0.key, $0.value) })
+        }
+        try await eventually("the facts") { try facts()["last_job"] == "#\(job) completed" }
+        var known = try facts()
+        #expect(known["languages"] == "Python 4, Markdown 1")
+        #expect(known["has_readme"] == "yes")
+        #expect(known["has_tests"] == "yes (1 test file)")
+        #expect(known["has_spec"] == "no")
+        #expect(known["files_by_type"] == "1 documentation, 2 code")
+        let checkpoint = try await d.store.pool.read { try Int64.fetchOne($0, sql: "SELECT max(id) FROM stream_messages") ?? 0 }
+
+        // The same bytes written again change nothing; more Python changes the languages.
+        let project = d.scratch.file("generated_projects/Known")
+        try "# Demo\n".write(toFile: project + "/README.md", atomically: true, encoding: .utf8)
+        try "a\nb\nc\nd\ne\n".write(toFile: project + "/src/app.py", atomically: true, encoding: .utf8)
+        try await eventually("the new languages") { try facts()["languages"] == "Python 6, Markdown 1" }
+        known = try facts()
+        #expect(known["largest_files"]?.hasPrefix("src/app.py (5 lines)") == true)
+        let rebroadcast = try await d.store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'knowledge' AND id > ?",
+                                arguments: [checkpoint])
+        }
+        #expect(rebroadcast.count == 2, "\(rebroadcast)")   // languages and largest files, nothing else
+        #expect(rebroadcast.allSatisfy { $0.contains("languages") || $0.contains("largest files") })
+        try await d.stop()
+    }
+}

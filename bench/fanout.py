@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""SSE fan-out: N clients on one job's log while the agent prints at a fixed rate.
+
+Each line the agent prints carries the wall-clock time it was printed; each
+client stamps the time it read the frame. The figures: every client complete
+and in order (ids strictly increasing, every line once), delivery latency
+p50/p99 over all clients and lines, and the daemon's peak RSS. The clients run
+in this one Python process, so the latency is an upper bound that includes
+their own lag.
+
+Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds S]
+"""
+import argparse, asyncio, json, os, re, socket, statistics, subprocess, sys, tempfile, time
+
+
+AGENT = r"""
+import sys, time
+rate, total = {rate}, {total}
+start = time.time()
+for i in range(1, total + 1):
+    due = start + i / rate
+    while time.time() < due:
+        time.sleep(max(0, min(due - time.time(), 0.01)))
+    sys.stdout.write(f"{{i}} {{time.time():.6f}}\n")
+    if i % 100 == 0: sys.stdout.flush()
+sys.stdout.flush()
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+async def client(port, token, job, lines, latencies):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /jobs/{job}/logs/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    await writer.drain()
+    buffer, last_id, numbers = b"", 0, []
+    ordered = True
+    while True:
+        chunk = await reader.read(1 << 16)
+        if not chunk:
+            break
+        now = time.time()
+        buffer += chunk
+        # Each chunk holds whole frames, so chunk-size lines only ever prefix a frame.
+        frames = buffer.split(b"\n\n")
+        buffer = frames.pop()
+        for frame in frames:
+            if b"event: end" in frame:
+                writer.close()
+                lines.append(numbers)
+                return ordered
+            id_match = re.search(rb"id: (\d+)", frame)
+            data = re.search(rb"data: (\{.*\})", frame)
+            if not id_match or not data:
+                continue
+            frame_id = int(id_match.group(1))
+            ordered &= frame_id > last_id
+            last_id = frame_id
+            text = json.loads(data.group(1))["text"]
+            parts = text.split(" ")
+            if len(parts) == 2 and parts[0].isdigit():
+                numbers.append(int(parts[0]))
+                latencies.append(now - float(parts[1]))
+    lines.append(numbers)
+    return ordered
+
+
+async def run(args, port, token, daemon):
+    latencies, lines = [], []
+    job = 1
+    tasks = [asyncio.create_task(client(port, token, job, lines, latencies)) for _ in range(args.clients)]
+    peak = 0
+    while not all(t.done() for t in tasks):
+        peak = max(peak, rss_kib(daemon.pid))
+        await asyncio.sleep(0.1)
+    ordered = all(t.result() for t in tasks)
+    return latencies, lines, ordered, peak
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("lph")
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    total = args.rate * args.seconds
+    root = tempfile.mkdtemp(prefix="lph-fanout.")
+    agent = os.path.join(root, "agent.py")
+    with open(agent, "w") as f:
+        f.write(AGENT.format(rate=args.rate, total=total))
+    port = free_port()
+    daemon = subprocess.Popen([os.path.abspath(args.lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
+                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        token = None
+        for line in daemon.stdout:
+            if "token=" in line:
+                token = line.strip().split("token=")[1]
+                break
+        # The job exists before the clients connect; they get its log from the first line, live.
+        incoming = os.path.join(root, "Spool", "incoming")
+        with open(os.path.join(incoming, ".fan.tmp"), "w") as f:
+            f.write("fan-out")
+        os.rename(os.path.join(incoming, ".fan.tmp"), os.path.join(incoming, "Fan.md"))
+        latencies, lines, ordered, peak = asyncio.run(run(args, port, token, daemon))
+        complete = sum(1 for numbers in lines if numbers == list(range(1, total + 1)))
+        latencies.sort()
+        pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+        print(f"| clients | lines/s | lines | complete and in order | latency p50 | p99 | daemon peak RSS |")
+        print(f"| {args.clients} | {args.rate} | {total} | {complete}/{args.clients}{'' if ordered else ' (ids out of order!)'} "
+              f"| {pct(0.5):.1f} ms | {pct(0.99):.1f} ms | {peak / 1024:.0f} MiB |")
+    finally:
+        daemon.terminate()
+        daemon.wait()
+
+
+if __name__ == "__main__":
+    main()
