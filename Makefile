@@ -1,5 +1,5 @@
 # The two commands of the quick start, and the measurements.
-.PHONY: run test deps build release measure screenshot
+.PHONY: run test deps build release measure measure-web screenshot
 
 deps:
 	@scripts/install-deps.sh
@@ -26,3 +26,10 @@ screenshot: deps
 # Backbone figures: lines stored per second and drop-to-start latency (release build).
 measure: release
 	python3 bench/backbone.py .build/release/lph
+
+# Web figures: SSE fan-out to many clients, and the dashboard under a log flood (release build).
+measure-web: release
+	python3 bench/fanout.py .build/release/lph --clients 100 --rate 1000
+	python3 bench/fanout.py .build/release/lph --clients 1000 --rate 100
+	[ -x .venv/bin/python ] || (python3 -m venv .venv && .venv/bin/pip install -q "selenium>=4.20,<5")
+	.venv/bin/python bench/dashboard.py .build/release/lph --rate 10000

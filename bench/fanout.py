@@ -14,15 +14,18 @@ import argparse, asyncio, json, os, re, socket, statistics, subprocess, sys, tem
 
 
 AGENT = r"""
-import sys, time
+import os, sys, time
 rate, total = {rate}, {total}
+print("ready", flush=True)
+while not os.path.exists({go!r}):   # every client is connected and has its first frame
+    time.sleep(0.01)
 start = time.time()
 for i in range(1, total + 1):
     due = start + i / rate
     while time.time() < due:
         time.sleep(max(0, min(due - time.time(), 0.01)))
     sys.stdout.write(f"{{i}} {{time.time():.6f}}\n")
-    if i % 100 == 0: sys.stdout.flush()
+    if i % {flush_every} == 0: sys.stdout.flush()   # about once a millisecond
 sys.stdout.flush()
 """
 
@@ -38,7 +41,7 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
-async def client(port, token, job, lines, latencies):
+async def client(port, token, job, lines, latencies, connected):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET /jobs/{job}/logs/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     await writer.drain()
@@ -66,6 +69,8 @@ async def client(port, token, job, lines, latencies):
             ordered &= frame_id > last_id
             last_id = frame_id
             text = json.loads(data.group(1))["text"]
+            if text == "ready":
+                connected.append(1)
             parts = text.split(" ")
             if len(parts) == 2 and parts[0].isdigit():
                 numbers.append(int(parts[0]))
@@ -74,11 +79,14 @@ async def client(port, token, job, lines, latencies):
     return ordered
 
 
-async def run(args, port, token, daemon):
-    latencies, lines = [], []
+async def run(args, port, token, daemon, go):
+    latencies, lines, connected = [], [], []
     job = 1
-    tasks = [asyncio.create_task(client(port, token, job, lines, latencies)) for _ in range(args.clients)]
+    tasks = [asyncio.create_task(client(port, token, job, lines, latencies, connected)) for _ in range(args.clients)]
     peak = 0
+    while len(connected) < args.clients:
+        await asyncio.sleep(0.05)
+    open(go, "w").close()
     while not all(t.done() for t in tasks):
         peak = max(peak, rss_kib(daemon.pid))
         await asyncio.sleep(0.1)
@@ -97,7 +105,7 @@ def main():
     root = tempfile.mkdtemp(prefix="lph-fanout.")
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
-        f.write(AGENT.format(rate=args.rate, total=total))
+        f.write(AGENT.format(rate=args.rate, total=total, flush_every=max(1, args.rate // 1000), go=os.path.join(root, 'go')))
     port = free_port()
     daemon = subprocess.Popen([os.path.abspath(args.lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
                               cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -112,7 +120,7 @@ def main():
         with open(os.path.join(incoming, ".fan.tmp"), "w") as f:
             f.write("fan-out")
         os.rename(os.path.join(incoming, ".fan.tmp"), os.path.join(incoming, "Fan.md"))
-        latencies, lines, ordered, peak = asyncio.run(run(args, port, token, daemon))
+        latencies, lines, ordered, peak = asyncio.run(run(args, port, token, daemon, os.path.join(root, 'go')))
         complete = sum(1 for numbers in lines if numbers == list(range(1, total + 1)))
         latencies.sort()
         pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000

@@ -10,7 +10,7 @@ final class EventFeed: Sendable {
         case events([Event])
         /// Events were dropped: read the database after the last id sent.
         case overflowed
-        /// Nothing arrived within the wait: time for a heartbeat.
+        /// Nothing was delivered for a whole heartbeat period.
         case idle
         /// The daemon is shutting down: end the stream.
         case closed
@@ -21,7 +21,8 @@ final class EventFeed: Sendable {
         var overflowed = false
         var closed = false
         var waiter: CheckedContinuation<Delivery, Never>?
-        var generation = 0
+        /// Whether anything went out since the heartbeat timer last looked.
+        var deliveredSinceTick = false
     }
 
     private let broadcaster: Broadcaster
@@ -29,14 +30,28 @@ final class EventFeed: Sendable {
     private let capacity: Int
     private let filter: @Sendable (Event) -> Bool
     private let token: Mutex<Int?> = Mutex(nil)
+    private let heartbeat: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Subscribes at once, so nothing published after this returns is missed.
-    init(_ broadcaster: Broadcaster, capacity: Int = 10_000, filter: @escaping @Sendable (Event) -> Bool) {
+    /// One timer per feed (not one per wait) says `.idle` after a quiet `idle` period.
+    init(_ broadcaster: Broadcaster, capacity: Int = 10_000, idle: Duration, filter: @escaping @Sendable (Event) -> Bool) {
         self.broadcaster = broadcaster
         self.capacity = capacity
         self.filter = filter
         let id = broadcaster.subscribe { [weak self] events in self?.receive(events) }
         token.withLock { $0 = id }
+        let timer = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: idle)
+                self?.tick()
+            }
+        }
+        heartbeat.withLock { $0 = timer }
+    }
+
+    deinit {
+        if let id = token.withLock({ $0 }) { broadcaster.unsubscribe(id) }
+        heartbeat.withLock { $0?.cancel() }
     }
 
     private func receive(_ events: [Event]) {
@@ -57,7 +72,17 @@ final class EventFeed: Sendable {
         }
     }
 
-    /// Ends the feed: the waiting (and every later) ``next(idle:)`` returns `.closed`.
+    private func tick() {
+        state.withLock { s in
+            if !s.deliveredSinceTick, let waiter = s.waiter {
+                s.waiter = nil
+                waiter.resume(returning: .idle)
+            }
+            s.deliveredSinceTick = false
+        }
+    }
+
+    /// Ends the feed: the waiting (and every later) ``next()`` returns `.closed`.
     func close() {
         state.withLock { s in
             s.closed = true
@@ -66,52 +91,32 @@ final class EventFeed: Sendable {
         }
     }
 
-    deinit {
-        if let id = token.withLock({ $0 }) { broadcaster.unsubscribe(id) }
-    }
-
-    /// The next events, an overflow, or `.idle` after `idle` without any (or
-    /// at once when the task is cancelled: a client that left frees its feed now).
-    func next(idle: Duration) async -> Delivery {
+    /// The next events, an overflow, `.idle` after a quiet heartbeat period, or
+    /// `.closed`; at once when the task is cancelled (a client that left frees its feed now).
+    func next() async -> Delivery {
         await withTaskCancellationHandler {
-            await wait(idle: idle)
+            await withCheckedContinuation { (c: CheckedContinuation<Delivery, Never>) in
+                state.withLock { s in
+                    if Task.isCancelled {
+                        c.resume(returning: .closed)
+                    } else if s.closed || s.overflowed || !s.buffer.isEmpty {
+                        c.resume(returning: Self.take(&s))
+                    } else {
+                        s.waiter = c
+                    }
+                }
+            }
         } onCancel: {
             state.withLock { s in
-                s.waiter?.resume(returning: .idle)
+                s.waiter?.resume(returning: .closed)
                 s.waiter = nil
-            }
-        }
-    }
-
-    private func wait(idle: Duration) async -> Delivery {
-        await withCheckedContinuation { (c: CheckedContinuation<Delivery, Never>) in
-            if Task.isCancelled {
-                c.resume(returning: .idle)
-                return
-            }
-            let generation = state.withLock { s -> Int? in
-                if s.closed || s.overflowed || !s.buffer.isEmpty {
-                    c.resume(returning: Self.take(&s))
-                    return nil
-                }
-                s.generation += 1
-                s.waiter = c
-                return s.generation
-            }
-            guard let generation else { return }
-            Task { [weak self] in
-                try? await Task.sleep(for: idle)
-                self?.state.withLock { s in
-                    guard s.generation == generation, let waiter = s.waiter else { return }
-                    s.waiter = nil
-                    waiter.resume(returning: .idle)
-                }
             }
         }
     }
 
     private static func take(_ s: inout State) -> Delivery {
         if s.closed { return .closed }
+        s.deliveredSinceTick = true
         if s.overflowed {
             s.overflowed = false
             return .overflowed

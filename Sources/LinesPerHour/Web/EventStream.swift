@@ -19,7 +19,7 @@ struct EventStream: Sendable {
     func journal(_ streams: [StreamName], after: Int64, user: User, to writer: inout any ResponseBodyWriter) async throws {
         let visibility = Visibility(user: user, store: store)
         let wanted = Set(streams)
-        let feed = EventFeed(broadcaster) { wanted.contains($0.stream) && visibility.allows($0) }
+        let feed = EventFeed(broadcaster, idle: Self.heartbeat) { wanted.contains($0.stream) && visibility.allows($0) }
         let userID = user.role == .admin ? nil : user.id
         var last = after
         _ = try await follow(feed, from: &last, to: &writer, read: { try store.streamEvents(streams, after: $0, userID: userID) })
@@ -29,7 +29,7 @@ struct EventStream: Sendable {
     /// the job has ended and its last line was sent.
     func jobLog(_ job: Int64, after: Int64, to writer: inout any ResponseBodyWriter) async throws {
         // The job's own `jobs` events wake the loop when its status changes.
-        let feed = EventFeed(broadcaster) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
+        let feed = EventFeed(broadcaster, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
         let read = { (after: Int64) in try store.logEvents(job: job, after: after) }
         var last = after
         let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .log }) {
@@ -43,20 +43,27 @@ struct EventStream: Sendable {
     }
 
     /// Replays the rows after `last`, then sends live events until `isOver`
-    /// holds (returns true) or the daemon shuts down (returns false).
+    /// holds (returns true) or the daemon shuts down (returns false). `isOver`
+    /// is asked at the start and again only on a cue: an event the stream does
+    /// not send (a job's status change), an overflow or an idle spell, so a
+    /// busy stream does not read the database once per delivery.
     private func follow(_ feed: EventFeed, from last: inout Int64, to writer: inout any ResponseBodyWriter,
                         read: (Int64) throws -> [Event], keep: (Event) -> Bool = { _ in true },
                         until isOver: () throws -> Bool = { false }) async throws -> Bool {
         try await withGracefulShutdownHandler {
             try await replay(from: &last, to: &writer, read)
+            var cue = true
             while !Task.isCancelled {
-                if try isOver() { return true }
-                switch await feed.next(idle: Self.heartbeat) {
+                if cue, try isOver() { return true }
+                switch await feed.next() {
                 case .events(let events):
+                    cue = events.contains { !keep($0) }
                     try await send(events.filter(keep), after: &last, to: &writer)
                 case .overflowed:
+                    cue = true
                     try await replay(from: &last, to: &writer, read)
                 case .idle:
+                    cue = true
                     try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                 case .closed:
                     return false
