@@ -26,6 +26,12 @@ import FoundationNetworking
         return Answer(status: http.statusCode, json: try? JSONSerialization.jsonObject(with: data), headers: http.allHeaderFields)
     }
 
+    /// A user made by the admin; returns their token.
+    func newUser(_ d: TestDaemon, _ email: String, credits: Int) async throws -> String {
+        try #require(try await call(d, "POST", "/users", token: d.daemon.newAdminToken, body: ["email": email, "line_credits": credits])
+            .object["token"] as? String)
+    }
+
     @Test func jobsUsersAndIsolation() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi; echo 'a' > a.txt"])
         let admin = d.daemon.newAdminToken!
@@ -33,7 +39,7 @@ import FoundationNetworking
         let alice = try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com", "line_credits": 1000])
         #expect(alice.status == 201)
         let aliceToken = alice.object["token"] as! String
-        let bobToken = try await call(d, "POST", "/users", token: admin, body: ["email": "bob@example.com", "line_credits": 1000]).object["token"] as! String
+        let bobToken = try await newUser(d, "bob@example.com", credits: 1000)
         #expect(try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com"]).status == 409)
         #expect(try await call(d, "POST", "/users", token: aliceToken, body: ["email": "eve@example.com"]).status == 403)
         #expect(try await call(d, "GET", "/users", token: aliceToken).status == 403)
@@ -81,8 +87,8 @@ import FoundationNetworking
     @Test func aUsersStreamShowsOnlyTheirOwnEvents() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi"])
         let admin = d.daemon.newAdminToken!
-        let alice = try await call(d, "POST", "/users", token: admin, body: ["email": "alice@example.com", "line_credits": 100]).object["token"] as! String
-        let bob = try await call(d, "POST", "/users", token: admin, body: ["email": "bob@example.com", "line_credits": 100]).object["token"] as! String
+        let alice = try await newUser(d, "alice@example.com", credits: 100)
+        let bob = try await newUser(d, "bob@example.com", credits: 100)
         let bobStream = try SSEClient(port: d.port, path: "/streams?types=jobs,logs", token: bob)
         defer { bobStream.close() }
         let aliceJob = try await call(d, "POST", "/projects/A/jobs", token: alice, body: ["specification": "x"]).object["id"] as! Int
@@ -135,8 +141,8 @@ import FoundationNetworking
     @Test func theAccessTable() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi > a.txt"])
         let admin = d.daemon.newAdminToken!
-        let owner = try await call(d, "POST", "/users", token: admin, body: ["email": "own@example.com", "line_credits": 100]).object["token"] as! String
-        let other = try await call(d, "POST", "/users", token: admin, body: ["email": "other@example.com", "line_credits": 100]).object["token"] as! String
+        let owner = try await newUser(d, "own@example.com", credits: 100)
+        let other = try await newUser(d, "other@example.com", credits: 100)
         let job = try await call(d, "POST", "/projects/Own/jobs", token: owner, body: ["specification": "x"]).object["id"] as! Int
         _ = try await d.finished(Int64(job))
         let artifact = try #require(try d.store.artifacts(type: nil, project: "Own", job: nil, userID: nil).first).id
