@@ -1,5 +1,5 @@
 # The two commands of the quick start, and the measurements.
-.PHONY: run test deps build release measure measure-web screenshot
+.PHONY: run test deps build release bench measure measure-web screenshot
 
 deps:
 	@scripts/install-deps.sh
@@ -14,10 +14,17 @@ release: deps
 run: build
 	.build/debug/lph serve
 
-# Every test: the Swift suites, then the dashboard in a real headless browser.
+# Every test: the Swift suites, the dashboard in a real headless browser, and
+# one quick run of the benchmark harness (proves it works; asserts no speed).
 test: deps
 	swift test
 	scripts/browser-test.sh
+	python3 bench/run.py --quick .build/debug/lph
+
+# The pipeline against this machine's floors, side by side (release build):
+# one table, also written to bench/results.json.
+bench: release
+	python3 bench/run.py .build/release/lph
 
 # The README's picture of the dashboard with a job running.
 screenshot: deps

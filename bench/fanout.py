@@ -79,12 +79,12 @@ async def client(port, token, job, lines, latencies, connected):
     return ordered
 
 
-async def run(args, port, token, daemon, go):
+async def run(clients, port, token, daemon, go):
     latencies, lines, connected = [], [], []
     job = 1
-    tasks = [asyncio.create_task(client(port, token, job, lines, latencies, connected)) for _ in range(args.clients)]
+    tasks = [asyncio.create_task(client(port, token, job, lines, latencies, connected)) for _ in range(clients)]
     peak = 0
-    while len(connected) < args.clients:
+    while len(connected) < clients:
         await asyncio.sleep(0.05)
     open(go, "w").close()
     while not all(t.done() for t in tasks):
@@ -94,6 +94,34 @@ async def run(args, port, token, daemon, go):
     return latencies, lines, ordered, peak
 
 
+def measure(lph, clients, rate, seconds):
+    """Runs the fan-out once; answers the figures as a dict."""
+    total = rate * seconds
+    root = tempfile.mkdtemp(prefix="lph-fanout.")
+    agent = os.path.join(root, "agent.py")
+    with open(agent, "w") as f:
+        f.write(AGENT.format(rate=rate, total=total, flush_every=max(1, rate // 1000), go=os.path.join(root, "go")))
+    port = free_port()
+    daemon = subprocess.Popen([os.path.abspath(lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
+                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
+        # The job exists before the clients connect; they get its log from the first line, live.
+        incoming = os.path.join(root, "Spool", "incoming")
+        with open(os.path.join(incoming, ".fan.tmp"), "w") as f:
+            f.write("fan-out")
+        os.rename(os.path.join(incoming, ".fan.tmp"), os.path.join(incoming, "Fan.md"))
+        latencies, lines, ordered, peak = asyncio.run(run(clients, port, token, daemon, os.path.join(root, "go")))
+        latencies.sort()
+        pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+        return {"clients": clients, "rate": rate, "lines": total, "ordered": ordered,
+                "complete": sum(1 for numbers in lines if numbers == list(range(1, total + 1))),
+                "p50_ms": pct(0.5), "p99_ms": pct(0.99), "peak_rss_mib": peak / 1024}
+    finally:
+        daemon.terminate()
+        daemon.wait()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("lph")
@@ -101,35 +129,10 @@ def main():
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    total = args.rate * args.seconds
-    root = tempfile.mkdtemp(prefix="lph-fanout.")
-    agent = os.path.join(root, "agent.py")
-    with open(agent, "w") as f:
-        f.write(AGENT.format(rate=args.rate, total=total, flush_every=max(1, args.rate // 1000), go=os.path.join(root, 'go')))
-    port = free_port()
-    daemon = subprocess.Popen([os.path.abspath(args.lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        token = None
-        for line in daemon.stdout:
-            if "token=" in line:
-                token = line.strip().split("token=")[1]
-                break
-        # The job exists before the clients connect; they get its log from the first line, live.
-        incoming = os.path.join(root, "Spool", "incoming")
-        with open(os.path.join(incoming, ".fan.tmp"), "w") as f:
-            f.write("fan-out")
-        os.rename(os.path.join(incoming, ".fan.tmp"), os.path.join(incoming, "Fan.md"))
-        latencies, lines, ordered, peak = asyncio.run(run(args, port, token, daemon, os.path.join(root, 'go')))
-        complete = sum(1 for numbers in lines if numbers == list(range(1, total + 1)))
-        latencies.sort()
-        pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-        print(f"| clients | lines/s | lines | complete and in order | latency p50 | p99 | daemon peak RSS |")
-        print(f"| {args.clients} | {args.rate} | {total} | {complete}/{args.clients}{'' if ordered else ' (ids out of order!)'} "
-              f"| {pct(0.5):.1f} ms | {pct(0.99):.1f} ms | {peak / 1024:.0f} MiB |")
-    finally:
-        daemon.terminate()
-        daemon.wait()
+    r = measure(args.lph, args.clients, args.rate, args.seconds)
+    print("| clients | lines/s | lines | complete and in order | latency p50 | p99 | daemon peak RSS |")
+    print(f"| {r['clients']} | {r['rate']} | {r['lines']} | {r['complete']}/{r['clients']}{'' if r['ordered'] else ' (ids out of order!)'} "
+          f"| {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['peak_rss_mib']:.0f} MiB |")
 
 
 if __name__ == "__main__":

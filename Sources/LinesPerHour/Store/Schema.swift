@@ -100,6 +100,62 @@ enum Schema {
                 CREATE INDEX stream_messages_by_job ON stream_messages(job_id, stream_type, id);
                 """)
         }
+        migrator.registerMigration("v3: checks without IN lists") { db in
+            // SQLite evaluates `x IN ('a', 'b', 'c')` in a CHECK by building an
+            // ephemeral table each time a statement runs: once per inserted log line.
+            // The same checks written as comparisons cost nothing. The hot tables
+            // are rebuilt with them (SQLite cannot alter a CHECK in place).
+            try rebuild(db, "log_entries", """
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id INTEGER NOT NULL REFERENCES jobs(id),
+                message TEXT NOT NULL,
+                level TEXT NOT NULL CHECK (\(oneOf("level", "info", "warning", "error", "debug"))),
+                source TEXT NOT NULL CHECK (\(oneOf("source", "system", "agent", "user"))),
+                timestamp TEXT NOT NULL
+                """, indexes: ["CREATE INDEX log_entries_by_job ON log_entries(job_id, id)"])
+            try rebuild(db, "artifacts", """
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                project_id INTEGER NOT NULL REFERENCES projects(id),
+                job_id INTEGER REFERENCES jobs(id),
+                file_path TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                artifact_type TEXT NOT NULL CHECK (\(oneOf("artifact_type", "documentation", "code", "binary", "symlink"))),
+                preview_content TEXT,
+                line_count INTEGER NOT NULL DEFAULT 0,
+                size_bytes INTEGER NOT NULL DEFAULT 0,
+                modified_at TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (project_id, file_path)
+                """, indexes: [])
+            try rebuild(db, "stream_messages", """
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                stream_type TEXT NOT NULL CHECK (\(oneOf("stream_type", "logs", "insights", "knowledge", "jobs", "artifacts"))),
+                message_text TEXT NOT NULL,
+                source TEXT NOT NULL,
+                level TEXT NOT NULL DEFAULT 'info',
+                job_id INTEGER,
+                payload TEXT,
+                created_at TEXT NOT NULL
+                """, indexes: ["CREATE INDEX stream_messages_by_type ON stream_messages(stream_type, id)",
+                               "CREATE INDEX stream_messages_by_job ON stream_messages(job_id, stream_type, id)"])
+        }
         return migrator
+    }
+
+    /// `column = 'a' OR column = 'b' …`
+    private static func oneOf(_ column: String, _ values: String...) -> String {
+        values.map { "\(column) = '\($0)'" }.joined(separator: " OR ")
+    }
+
+    /// Rebuilds a table with new column definitions, keeping its rows, ids and autoincrement counter.
+    private static func rebuild(_ db: Database, _ table: String, _ columns: String, indexes: [String]) throws {
+        try db.execute(sql: "CREATE TABLE \(table)_rebuilt (\(columns))")
+        try db.execute(sql: "INSERT INTO \(table)_rebuilt SELECT * FROM \(table)")
+        // Ids are never handed out twice (clients resume streams by id): keep the counter too.
+        try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = '\(table)_rebuilt'")
+        try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT '\(table)_rebuilt', seq FROM sqlite_sequence WHERE name = '\(table)'")
+        try db.execute(sql: "DROP TABLE \(table)")
+        try db.execute(sql: "ALTER TABLE \(table)_rebuilt RENAME TO \(table)")
+        for index in indexes { try db.execute(sql: index) }
     }
 }
