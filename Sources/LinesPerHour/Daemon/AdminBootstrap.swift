@@ -2,9 +2,11 @@ import Foundation
 import Glibc
 
 /// The first start: an admin user, and its token in `<state>/admin.token`,
-/// readable by the owner only.
+/// readable by the owner only. A later start refuses a token file that others
+/// can read (or that is not a plain file): the admin token must stay private.
 enum AdminBootstrap {
     static func ensureAdmin(store: Store, settings: Settings) throws -> String? {
+        try checkPrivate(tokenPath(settings))
         let created = try store.pool.write { db -> String? in
             guard try !UserWrites.hasAdmin(db) else { return nil }
             return try UserWrites.create(db, email: settings.adminEmail, role: .admin, credits: settings.adminCredits).1
@@ -16,6 +18,16 @@ enum AdminBootstrap {
 
     static func tokenPath(_ settings: Settings) -> String {
         settings.stateDirectory + "/admin.token"
+    }
+
+    private static func checkPrivate(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }  // not written yet
+        guard st.st_mode & S_IFMT == S_IFREG else { throw DaemonError("\(path) is not a regular file; refusing to use it") }
+        guard st.st_mode & 0o077 == 0 else {
+            let mode = String(st.st_mode & 0o777, radix: 8)
+            throw DaemonError("\(path) can be read by others (mode \(mode)); the admin token must be private: chmod 600 \(path)")
+        }
     }
 
     private static func write(_ token: String, to path: String) throws {

@@ -72,6 +72,9 @@ public final class Daemon: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
+        if !["127.0.0.1", "::1", "localhost"].contains(settings.host) {
+            logger.warning("listening on \(settings.host) without TLS: tokens cross the network in clear; put a TLS proxy in front")
+        }
         groupBox.withLock { $0 = group }
         try await group.run()
     }

@@ -56,4 +56,13 @@ import FoundationNetworking
         #expect(try await get(second, "/jobs", token: token).0 == 200)
         try await second.stop()
     }
+
+    @Test func anAdminTokenFileOthersCanReadIsRefused() async throws {
+        let scratch = try Scratch()
+        try await TestDaemon(scratch: scratch, agent: ["/bin/true"]).stop()
+        chmod(scratch.file(".lph/admin.token"), 0o644)
+        await #expect(throws: DaemonError.self) { try await TestDaemon(scratch: scratch, agent: ["/bin/true"]) }
+        chmod(scratch.file(".lph/admin.token"), 0o600)
+        try await TestDaemon(scratch: scratch, agent: ["/bin/true"]).stop()
+    }
 }
