@@ -86,13 +86,14 @@ public final class Observer: Service, Sendable {
     // MARK: - Jobs as they change
 
     private func observe(_ job: Job, _ notebook: inout Notebook) async {
-        for insight in notebook.update(with: job) { await say(insight) }
+        var insights = notebook.update(with: job)
         if job.status == .failed, let insight = notebook.failure(of: job, lastError: try? store.lastErrorLine(job: job.id)) {
-            await say(insight)
+            insights.append(insight)
         }
         if let (left, given) = try? store.credits(of: job.user), let insight = notebook.credits(of: job, left: left, given: given) {
-            await say(insight)
+            insights.append(insight)
         }
+        await say(insights)
         if job.status.isFinal { activity.withLock { _ = $0.removeValue(forKey: job.id) } }
     }
 
@@ -103,20 +104,24 @@ public final class Observer: Service, Sendable {
         let quiet = activity.withLock { $0 }
         for job in notebook.running {
             let since = quiet[job] ?? notebook.startedAt(job) ?? now
-            for insight in notebook.stall(job: job, quietFor: now - since, limit: stallAfter) { await say(insight) }
+            await say(notebook.stall(job: job, quietFor: now - since, limit: stallAfter))
         }
         if let pending = try? store.jobs(status: .pending, limit: 10_000).count,
            let insight = notebook.queue(pending: pending, running: notebook.running.count, maxJobs: maxJobs,
                                         recent: (try? store.recentDurations()) ?? []) {
-            await say(insight)
+            await say([insight])
         }
     }
 
-    private func say(_ insight: Insight) async {
+    /// Records the insights of one observation in one unit of the writer's work.
+    private func say(_ insights: [Insight]) async {
+        guard !insights.isEmpty else { return }
         do {
             _ = try await writer.perform { db, events in
-                events.append(try Journal.record(db, .insights, insight.text, level: insight.level, source: "observer",
-                                                 job: insight.job, payload: insight.payload))
+                for insight in insights {
+                    events.append(try Journal.record(db, .insights, insight.text, level: insight.level, source: "observer",
+                                                     job: insight.job, payload: insight.payload))
+                }
             }
         } catch {
             logger.warning("insight not recorded", metadata: ["error": "\(error)"])
