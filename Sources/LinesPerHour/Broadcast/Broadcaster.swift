@@ -10,7 +10,7 @@ import Synchronization
 public final class Broadcaster: Sendable {
     public typealias Handler = @Sendable ([Event]) -> Void
 
-    private let handlers = Mutex<(next: Int, all: [Int: Handler])>((0, [:]))
+    private let handlers = Mutex<(next: Int, all: [Int: Handler], framed: [Int: FramedHandler])>((0, [:], [:]))
     private let broadcast = Counter(label: "lph_events_broadcast_total")
 
     public init() {}
@@ -24,14 +24,53 @@ public final class Broadcaster: Sendable {
         }
     }
 
+    typealias FramedHandler = @Sendable (FramedBatch) -> Void
+
+    /// Registers a handler for the event streams: it gets each batch with its
+    /// SSE frames, encoded once for all the streams that send them.
+    func subscribeFramed(_ handler: @escaping FramedHandler) -> Int {
+        handlers.withLock { h in
+            h.next += 1
+            h.framed[h.next] = handler
+            return h.next
+        }
+    }
+
     public func unsubscribe(_ token: Int) {
-        _ = handlers.withLock { $0.all.removeValue(forKey: token) }
+        handlers.withLock { h in
+            h.all[token] = nil
+            h.framed[token] = nil
+        }
     }
 
     public func publish(_ events: [Event]) {
         guard !events.isEmpty else { return }
         broadcast.increment(by: events.count)
-        let current = handlers.withLock { Array($0.all.values) }
-        for handler in current { handler(events) }
+        let (plain, framed) = handlers.withLock { (Array($0.all.values), Array($0.framed.values)) }
+        for handler in plain { handler(events) }
+        guard !framed.isEmpty else { return }
+        let batch = FramedBatch(events)
+        for handler in framed { handler(batch) }
+    }
+}
+
+/// A committed batch for the event streams. Its SSE frames are encoded once,
+/// on first use, however many clients send them.
+final class FramedBatch: Sendable {
+    let events: [Event]
+    private let encoded = Mutex<[String]?>(nil)
+
+    init(_ events: [Event]) {
+        self.events = events
+    }
+
+    /// Every event's frame, in order.
+    var frames: [String] {
+        encoded.withLock { frames in
+            if let frames { return frames }
+            let made = events.map(\.sseFrame)
+            frames = made
+            return made
+        }
     }
 }

@@ -41,6 +41,11 @@ public struct Event: Sendable, Equatable {
         self.payload = payload
     }
 
+    /// The event as a Server-Sent-Events frame: `id:`, `event:` and one `data:` line.
+    var sseFrame: String {
+        "id: \(id)\nevent: \(stream.rawValue)\ndata: \(json)\n\n"
+    }
+
     /// The event as one JSON object: the `data:` of an SSE frame.
     public var json: String {
         var out = "{\"id\":\(id),\"stream\":\"\(stream.rawValue)\",\"job_id\":\(JSONText.optional(jobID)),"

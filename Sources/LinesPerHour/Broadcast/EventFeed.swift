@@ -6,8 +6,15 @@ import Synchronization
 /// database, where every published event already is: memory stays bounded
 /// and nothing is lost.
 final class EventFeed: Sendable {
+    /// One kept event: where it is in its batch, whose frames are shared by every feed.
+    struct Entry: Sendable {
+        let batch: FramedBatch
+        let index: Int
+        var event: Event { batch.events[index] }
+    }
+
     enum Delivery: Sendable {
-        case events([Event])
+        case events([Entry])
         /// Events were dropped: read the database after the last id sent.
         case overflowed
         /// Nothing was delivered for a whole heartbeat period.
@@ -17,7 +24,7 @@ final class EventFeed: Sendable {
     }
 
     private struct State {
-        var buffer: [Event] = []
+        var buffer: [Entry] = []
         var overflowed = false
         var closed = false
         var waiter: CheckedContinuation<Delivery, Never>?
@@ -38,7 +45,7 @@ final class EventFeed: Sendable {
         self.broadcaster = broadcaster
         self.capacity = capacity
         self.filter = filter
-        let id = broadcaster.subscribe { [weak self] events in self?.receive(events) }
+        let id = broadcaster.subscribeFramed { [weak self] batch in self?.receive(batch) }
         token.withLock { $0 = id }
         let timer = Task { [weak self] in
             while !Task.isCancelled {
@@ -54,8 +61,8 @@ final class EventFeed: Sendable {
         heartbeat.withLock { $0?.cancel() }
     }
 
-    private func receive(_ events: [Event]) {
-        let kept = events.filter(filter)
+    private func receive(_ batch: FramedBatch) {
+        let kept = batch.events.indices.filter { filter(batch.events[$0]) }.map { Entry(batch: batch, index: $0) }
         guard !kept.isEmpty else { return }
         state.withLock { s in
             if s.overflowed { return }

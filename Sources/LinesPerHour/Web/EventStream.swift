@@ -56,9 +56,9 @@ struct EventStream: Sendable {
             while !Task.isCancelled {
                 if cue, try isOver() { return true }
                 switch await feed.next() {
-                case .events(let events):
-                    cue = events.contains { !keep($0) }
-                    try await send(events.filter(keep), after: &last, to: &writer)
+                case .events(let entries):
+                    cue = entries.contains { !keep($0.event) }
+                    try await send(entries.filter { keep($0.event) }, after: &last, to: &writer)
                 case .overflowed:
                     cue = true
                     try await replay(from: &last, to: &writer, read)
@@ -87,11 +87,24 @@ struct EventStream: Sendable {
     private func send(_ events: [Event], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
         var buffer = ByteBuffer()
         for event in events where event.id > last {
-            buffer.writeString("id: \(event.id)\nevent: \(event.stream.rawValue)\ndata: \(event.json)\n\n")
+            buffer.writeString(event.sseFrame)
             last = event.id
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
     }
+
+    /// Live events: their frames were encoded once, for every client.
+    private func send(_ entries: [EventFeed.Entry], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
+        var buffer = ByteBuffer()
+        var frames: (batch: FramedBatch, all: [String])?
+        for entry in entries where entry.event.id > last {
+            if frames?.batch !== entry.batch { frames = (entry.batch, entry.batch.frames) }
+            buffer.writeString(frames!.all[entry.index])
+            last = entry.event.id
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+    }
+
 }
 
 /// Which events a user may see: an admin all; a user those of their own jobs.
