@@ -82,4 +82,13 @@ import Testing
         #expect(after.frames.allSatisfy { $0.id! > ids.last! && $0.event == "jobs" })
         try await d.stop()
     }
+
+    /// A stream left open must not hold the server's graceful shutdown (it once did, forever).
+    @Test(.timeLimit(.minutes(1))) func aShutdownEndsOpenStreamsAndTheDaemonStops() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let streams = try (0..<3).map { _ in try SSEClient(port: d.port, path: "/streams", token: d.daemon.newAdminToken) }
+        try await eventually("the streams to open") { streams.allSatisfy { $0.status == 200 } }
+        try await d.stop()   // returns only once the server has drained
+        try await eventually("every stream to end") { streams.allSatisfy(\.ended) }
+    }
 }

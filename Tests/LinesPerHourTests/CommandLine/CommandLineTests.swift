@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+@testable import LinesPerHour
+
+/// The real `lph` binary's commands that act through a running daemon.
+@Suite struct CommandLineTests {
+    /// Runs `lph ARGS…` and answers its exit status and standard output.
+    func lph(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lphBinary)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func usersAreAddedListedAndGivenCreditsThroughTheDaemon() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let daemon = ["--server", "http://127.0.0.1:\(d.port)", "--token", d.daemon.newAdminToken!]
+        let (added, token) = try lph(["users", "add", "carol@example.com", "--credits", "500"] + daemon)
+        #expect(added == 0)
+        #expect(try d.store.user(tokenHash: Tokens.hash(token.trimmingCharacters(in: .whitespacesAndNewlines)))?.email == "carol@example.com")
+        let carol = try #require(try d.store.user(email: "carol@example.com"))
+        #expect(try lph(["users", "credits", String(carol.id), "42"] + daemon).0 == 0)
+        let (listed, table) = try lph(["users", "list"] + daemon)
+        #expect(listed == 0)
+        #expect(table.split(separator: "\n").contains { $0.contains("carol@example.com") && $0.contains("42") })
+        #expect(try lph(["users", "add", "carol@example.com"] + daemon).0 == 1)         // exists: 409, a failure
+        #expect(try lph(["users", "add", "x@example.com", "--role", "boss"] + daemon).0 == 2)   // usage
+        #expect(try lph(["users", "list", "--server", "http://127.0.0.1:\(d.port)", "--token", "lph_forged"]).0 == 1)
+        try await d.stop()
+    }
+}
