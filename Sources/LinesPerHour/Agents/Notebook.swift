@@ -86,7 +86,8 @@ struct Notebook {
         var phases = track.durations
         phases[track.phase, default: 0] += end - track.phaseSince
         let duration = end - start
-        let rate = duration > 0 ? Double(job.linesWritten) * 3_600_000 / Double(duration) : 0
+        // Clamped so that a burst in a millisecond never overflows the integers it is shown as.
+        let rate = min(duration > 0 ? Double(job.linesWritten) * 3_600_000 / Double(duration) : 0, 1e15)
         let summary = "\(Phrase.number(job.linesWritten)) lines written (\(Phrase.number(Int64(rate))) lines/hour, "
             + "\(Int((rate / Self.target * 100).rounded()))% of the 50,000 target), \(job.tasksDone) of \(job.tasksTotal) tasks done."
         let text: String
@@ -110,7 +111,8 @@ struct Notebook {
     /// Once per crossing: a user under 10 % of the credits they were given.
     mutating func credits(of job: Job, left: Int64, given: Int64) -> Insight? {
         guard given > 0 else { return nil }
-        let low = left * 10 < given
+        let (tenfold, overflow) = left.multipliedReportingOverflow(by: 10)
+        let low = !overflow && tenfold < given
         defer { if low { lowCredits.insert(job.user) } else { lowCredits.remove(job.user) } }
         guard low, !lowCredits.contains(job.user) else { return nil }
         return Insight(text: "\(job.user) has \(Phrase.number(left)) line credits left, under 10% of \(Phrase.number(given)).",

@@ -45,8 +45,9 @@ enum HTTPServer {
         return id
     }
 
-    /// Decodes a JSON body, refusing oversized (413) and malformed (400) ones.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    /// Decodes a JSON body, refusing oversized (413) and malformed (400) ones,
+    /// and, as job files do, any key it does not know (naming it).
+    static func decode<T: RequestBody>(_ type: T.Type, from request: Request) async throws -> T {
         var request = request
         let body: ByteBuffer
         do {
@@ -54,8 +55,13 @@ enum HTTPServer {
         } catch {
             throw APIError(.contentTooLarge, "request body over \(maxBody) bytes")
         }
+        let data = Data(buffer: body)
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let unknown = object.keys.sorted().first(where: { !T.keys.contains($0) }) {
+            throw APIError(.badRequest, "unknown key \"\(unknown)\"")
+        }
         do {
-            return try JSONCoding.decoder.decode(T.self, from: Data(buffer: body))
+            return try JSONCoding.decoder.decode(T.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw APIError(.badRequest, "missing key \"\(key.stringValue)\"")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -80,4 +86,9 @@ enum HTTPServer {
         guard user.role == .admin else { throw APIError(.forbidden, "admins only") }
         return user
     }
+}
+
+/// A JSON request body: its type, and the keys it may have (snake_case).
+protocol RequestBody: Decodable {
+    static var keys: Set<String> { get }
 }

@@ -2,9 +2,10 @@ import Hummingbird
 
 /// `/jobs…` and `POST /projects/{project}/jobs`.
 enum JobRoutes {
-    struct NewJob: Decodable {
+    struct NewJob: RequestBody {
         var specification: String
         var user: String?
+        static let keys: Set<String> = ["specification", "user"]
     }
 
     static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
@@ -40,7 +41,8 @@ enum JobRoutes {
         api.get("/jobs/:id/logs") { request, context in
             let job = try HTTPServer.visibleJob(context, deps.store)
             let after = try HTTPServer.intParameter(request, "after") ?? 0
-            let limit = min(max(try HTTPServer.intParameter(request, "limit") ?? 1000, 1), 10_000)
+            let limit = try HTTPServer.intParameter(request, "limit") ?? 1000
+            guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
             return JSONBody(value: try deps.store.logs(job: job.id, after: after, limit: Int(limit)))
         }
         api.post("/jobs/:id/cancel") { _, context in

@@ -2,20 +2,27 @@ import Hummingbird
 
 /// Projects, artifacts and users.
 enum ResourceRoutes {
-    struct NewUser: Decodable {
+    struct NewUser: RequestBody {
         var email: String
         var role: Role?
         var lineCredits: Int64?
+        static let keys: Set<String> = ["email", "role", "line_credits"]
     }
 
-    struct Credits: Decodable {
+    struct Credits: RequestBody {
         var lineCredits: Int64
+        static let keys: Set<String> = ["line_credits"]
     }
 
     struct CreatedUser: Encodable, Sendable {
         var user: User
         var token: String
     }
+
+    /// Line credits a user can hold: far from Int64's end, so that charging and
+    /// refunding never overflow.
+    static let credits: ClosedRange<Int64> = 0...1_000_000_000_000_000
+    static let creditsRule = "line_credits is a whole number from 0 to 10^15"
 
     static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
         let store = deps.store
@@ -67,7 +74,7 @@ enum ResourceRoutes {
             let body = try await HTTPServer.decode(NewUser.self, from: request)
             let email = body.email.trimmingCharacters(in: .whitespaces)
             guard email.contains("@"), email.count <= 254 else { throw APIError(.unprocessableContent, "email must look like name@host") }
-            guard (body.lineCredits ?? 0) >= 0 else { throw APIError(.unprocessableContent, "line_credits is a whole number ≥ 0") }
+            guard Self.credits.contains(body.lineCredits ?? 0) else { throw APIError(.unprocessableContent, Self.creditsRule) }
             guard try store.user(email: email) == nil else { throw APIError(.conflict, "user \(email) exists") }
             let (user, token) = try await deps.intake.writer.perform { db, _ in
                 try UserWrites.create(db, email: email, role: body.role ?? .user, credits: body.lineCredits ?? 0)
@@ -78,7 +85,7 @@ enum ResourceRoutes {
             _ = try HTTPServer.requireAdmin(context)
             let id = try HTTPServer.pathID(context)
             let body = try await HTTPServer.decode(Credits.self, from: request)
-            guard body.lineCredits >= 0 else { throw APIError(.unprocessableContent, "line_credits is a whole number ≥ 0") }
+            guard Self.credits.contains(body.lineCredits) else { throw APIError(.unprocessableContent, Self.creditsRule) }
             guard let user = try await deps.intake.writer.perform({ db, _ in try UserWrites.setCredits(db, user: id, to: body.lineCredits) }) else {
                 throw APIError(.notFound, "no user \(id)")
             }

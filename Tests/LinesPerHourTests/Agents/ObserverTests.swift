@@ -108,4 +108,16 @@ import Testing
         #expect(rebroadcast.allSatisfy { $0.contains("languages") || $0.contains("largest files") })
         try await d.stop()
     }
+
+    /// Found by schemathesis: a user given Int64.max credits crashed the observer.
+    @Test func creditsAndRatesNearInt64sEndNeverOverflow() {
+        var notebook = Notebook()
+        let job = Job(id: 1, project: "P", user: "u@example.com", specification: "x", status: .completed, currentPhase: .review,
+                      linesWritten: 1_000_000_000_000_000, tasksDone: 0, tasksTotal: 0, exitCode: 0, failureReason: nil,
+                      createdAt: "2026-01-01T00:00:00.000Z", startedAt: "2026-01-01T00:00:00.000Z",
+                      finishedAt: "2026-01-01T00:00:00.001Z", updatedAt: "2026-01-01T00:00:00.001Z")
+        #expect(notebook.credits(of: job, left: .max, given: .max) == nil)
+        #expect(notebook.credits(of: job, left: 1, given: .max) != nil)
+        #expect(notebook.update(with: job).last?.text.contains("1,000,000,000,000,000 lines written") == true)
+    }
 }

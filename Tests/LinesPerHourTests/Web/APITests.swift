@@ -81,6 +81,8 @@ import FoundationNetworking
         #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": 7]).object["line_credits"] as? Int == 7)
         #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": -1]).status == 422)
         #expect(try await call(d, "POST", "/users/999/credits", token: admin, body: ["line_credits": 1]).status == 404)
+        #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": Int64.max]).status == 422)
+        #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": 1, "bonus": 2]).status == 400)
         try await d.stop()
     }
 
@@ -168,7 +170,7 @@ import FoundationNetworking
         ]
         for (method, path, expected) in table {
             for (token, status) in zip([nil, "lph_forged", other, owner, admin], expected) {
-                let body: [String: Any]? = method == "POST" ? ["specification": "x", "line_credits": 100] : nil
+                let body: [String: Any]? = method != "POST" ? nil : path.hasSuffix("/credits") ? ["line_credits": 100] : ["specification": "x"]
                 let answer: Int
                 if path.hasSuffix("/stream") {
                     let client = try SSEClient(port: d.port, path: path, token: token)
