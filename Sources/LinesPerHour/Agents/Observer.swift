@@ -21,8 +21,14 @@ public final class Observer: Service, Sendable {
     private let maxJobs: Int
     private let logger: Logger
     private let activity = Mutex<[Int64: ContinuousClock.Instant]>([:])
-    private let jobEvents: AsyncStream<Event>
-    private let jobEventsInput: AsyncStream<Event>.Continuation
+    private let observations: AsyncStream<Observation>
+    private let observationsInput: AsyncStream<Observation>.Continuation
+
+    /// What the observer looks at next: a job's new state, or the clock.
+    private enum Observation {
+        case job(Event)
+        case tick
+    }
 
     public init(store: Store, writer: Writer, broadcaster: Broadcaster, interval: Duration, stallAfter: Duration,
                 maxJobs: Int, logger: Logger) {
@@ -33,35 +39,31 @@ public final class Observer: Service, Sendable {
         self.stallAfter = stallAfter
         self.maxJobs = maxJobs
         self.logger = logger
-        (jobEvents, jobEventsInput) = AsyncStream.makeStream()
+        (observations, observationsInput) = AsyncStream.makeStream()
     }
 
     public func run() async throws {
         let token = broadcaster.subscribe { events in self.note(events) }
         defer { broadcaster.unsubscribe(token) }
         var notebook = Notebook()
-        let ticks = AsyncStream<Void> { continuation in
-            let period = min(interval, stallAfter / 4)
-            let timer = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: period)
-                    continuation.yield()
-                }
-            }
-            continuation.onTermination = { _ in timer.cancel() }
-        }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [jobEventsInput] in
+            group.addTask {
                 try? await gracefulShutdown()
-                jobEventsInput.finish()
+                self.observationsInput.finish()
             }
             group.addTask {
-                for await _ in ticks.cancelOnGracefulShutdown() { self.jobEventsInput.yield(Self.tick) }
+                let period = min(self.interval, self.stallAfter / 4)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: period)
+                    self.observationsInput.yield(.tick)
+                }
             }
-            for await event in jobEvents {
-                if event.id == Self.tick.id {
+            for await observation in observations {
+                switch observation {
+                case .tick:
                     await observeTime(&notebook)
-                } else if let job = event.payload.flatMap({ try? JSONCoding.decoder.decode(Job.self, from: Data($0.utf8)) }) {
+                case .job(let event):
+                    guard let job = event.payload.flatMap({ try? JSONCoding.decoder.decode(Job.self, from: Data($0.utf8)) }) else { continue }
                     await observe(job, &notebook)
                 }
             }
@@ -77,11 +79,8 @@ public final class Observer: Service, Sendable {
                 if let job = event.jobID { last[job] = now }
             }
         }
-        for event in events where event.stream == .jobs && event.source == "system" { jobEventsInput.yield(event) }
+        for event in events where event.stream == .jobs && event.source == "system" { observationsInput.yield(.job(event)) }
     }
-
-    /// A marker in the job events' queue: the timer's turn.
-    private static let tick = Event(id: -1, stream: .jobs, jobID: nil, level: .info, text: "", timestamp: "")
 
     // MARK: - Jobs as they change
 

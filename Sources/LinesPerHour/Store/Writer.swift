@@ -258,7 +258,7 @@ extension Writer {
 
     private static func bindStatic(_ handle: OpaquePointer?, _ index: Int32, _ text: String) {
         var text = text
-        text.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_VALUE) }
+        _ = text.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_VALUE) }
     }
 }
 
