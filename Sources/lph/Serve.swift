@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = .info
         let daemon = try await Daemon(settings: settings, logger: logger)
         // The admin token, so the printed address signs the browser in; the file is ours (0600).
-        let token = daemon.newAdminToken ?? (try? String(contentsOfFile: settings.stateDirectory + "/admin.token", encoding: .utf8))?
+        let token = daemon.newAdminToken ?? (try? String(contentsOfFile: settings.adminTokenPath, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let final = settings
         try await daemon.run { port in

@@ -44,20 +44,19 @@ public final class Curator: Service, Sendable {
 
     /// The project an event changes the facts of: any file event, and a job's end.
     private static func project(touchedBy event: Event) -> String? {
-        guard event.source == "system", let payload = event.payload else { return nil }
-        switch event.stream {
-        case .artifacts: break
-        case .jobs where [" completed", " failed", " cancelled"].contains(where: event.text.hasSuffix): break
-        default: return nil
+        guard event.source == "system", event.stream == .artifacts || event.stream == .jobs, let payload = event.payload,
+              let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return nil }
+        if event.stream == .jobs {
+            guard let status = (object["status"] as? String).flatMap(JobStatus.init(rawValue:)), status.isFinal else { return nil }
         }
-        let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
-        return object?["project"] as? String
+        return object["project"] as? String
     }
 
     private func curate(_ project: String) async {
         do {
-            let facts = Self.facts(files: try store.indexedFiles(project: project), lastJob: try store.jobs(project: project, limit: 1).first)
-            let job = try store.jobs(project: project, limit: 1).first?.id
+            let lastJob = try store.jobs(project: project, limit: 1).first
+            let facts = Self.facts(files: try store.indexedFiles(project: project), lastJob: lastJob)
+            let job = lastJob?.id
             _ = try await writer.perform { db, events in
                 for (key, value) in facts where try KnowledgeWrites.set(db, subject: project, key: key, value: value) {
                     let payload = try JSONSerialization.data(withJSONObject: ["subject": project, "key": key, "value": value],

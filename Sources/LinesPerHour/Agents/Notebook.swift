@@ -140,7 +140,7 @@ struct Notebook {
     }
 
     /// The queue, said again only when it changed.
-    mutating func queue(pending: Int, running: Int, maxJobs: Int, recent: [Double]) -> Insight? {
+    mutating func queue(pending: Int64, running: Int, maxJobs: Int, recent: [Double]) -> Insight? {
         guard pending > 0 || lastQueue != nil else { return nil }
         var text = "Queue: \(pending) pending, \(running) running."
         var estimate: Double?

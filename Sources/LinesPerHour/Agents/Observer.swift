@@ -105,7 +105,7 @@ public final class Observer: Service, Sendable {
             let since = quiet[job] ?? notebook.startedAt(job) ?? now
             await say(notebook.stall(job: job, quietFor: now - since, limit: stallAfter))
         }
-        if let pending = try? store.jobs(status: .pending, limit: 10_000).count,
+        if let pending = try? store.jobCountsByStatus()[.pending] ?? 0,
            let insight = notebook.queue(pending: pending, running: notebook.running.count, maxJobs: maxJobs,
                                         recent: (try? store.recentDurations()) ?? []) {
             await say([insight])

@@ -10,18 +10,15 @@ import Synchronization
 public final class Broadcaster: Sendable {
     public typealias Handler = @Sendable ([Event]) -> Void
 
-    private let handlers = Mutex<(next: Int, all: [Int: Handler], framed: [Int: FramedHandler])>((0, [:], [:]))
+    private typealias Handlers = (next: Int, all: [Int: Handler], framed: [Int: FramedHandler])
+    private let handlers = Mutex<Handlers>((0, [:], [:]))
     private let broadcast = Counter(label: "lph_events_broadcast_total")
 
     public init() {}
 
     /// Registers a handler; keep the returned token to unsubscribe.
     public func subscribe(_ handler: @escaping Handler) -> Int {
-        handlers.withLock { h in
-            h.next += 1
-            h.all[h.next] = handler
-            return h.next
-        }
+        register { $0.all[$1] = handler }
     }
 
     typealias FramedHandler = @Sendable (FramedBatch) -> Void
@@ -29,9 +26,13 @@ public final class Broadcaster: Sendable {
     /// Registers a handler for the event streams: it gets each batch with its
     /// SSE frames, encoded once for all the streams that send them.
     func subscribeFramed(_ handler: @escaping FramedHandler) -> Int {
+        register { $0.framed[$1] = handler }
+    }
+
+    private func register(_ add: (inout Handlers, Int) -> Void) -> Int {
         handlers.withLock { h in
             h.next += 1
-            h.framed[h.next] = handler
+            add(&h, h.next)
             return h.next
         }
     }

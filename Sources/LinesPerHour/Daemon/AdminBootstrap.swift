@@ -6,18 +6,14 @@ import Glibc
 /// can read (or that is not a plain file): the admin token must stay private.
 enum AdminBootstrap {
     static func ensureAdmin(store: Store, settings: Settings) throws -> String? {
-        try checkPrivate(tokenPath(settings))
+        try checkPrivate(settings.adminTokenPath)
         let created = try store.pool.write { db -> String? in
             guard try !UserWrites.hasAdmin(db) else { return nil }
             return try UserWrites.create(db, email: settings.adminEmail, role: .admin, credits: settings.adminCredits).1
         }
         guard let token = created else { return nil }
-        try write(token, to: tokenPath(settings))
+        try write(token, to: settings.adminTokenPath)
         return token
-    }
-
-    static func tokenPath(_ settings: Settings) -> String {
-        settings.stateDirectory + "/admin.token"
     }
 
     private static func checkPrivate(_ path: String) throws {

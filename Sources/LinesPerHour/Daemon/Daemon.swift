@@ -60,7 +60,7 @@ public final class Daemon: Sendable {
         let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, executor: executor, intake: intake, broadcaster: broadcaster))
+        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, broadcaster: broadcaster))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),

@@ -5,6 +5,8 @@ public struct Settings: Sendable {
     public var database = "lph.sqlite"
     /// The daemon's own state: `admin.token`, the specification files handed to agents.
     public var stateDirectory = ".lph"
+    /// The admin's token, written on the first start, readable by the owner only.
+    public var adminTokenPath: String { stateDirectory + "/admin.token" }
     public var host = "127.0.0.1"
     /// 0 picks a free port (the tests do).
     public var port = 8050

@@ -19,7 +19,7 @@ import ServiceLifecycle
 /// `incoming/` to be judged again. No job file is ever deleted.
 public final class Intake: Service, Sendable {
     private let spool: Spool
-    let writer: Writer
+    private let writer: Writer
     private let defaultUser: String?
     private let onAccepted: @Sendable () -> Void
     private let logger: Logger

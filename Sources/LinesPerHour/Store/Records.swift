@@ -28,6 +28,10 @@ public struct User: Sendable, Codable, Equatable, FetchableRecord {
     public var lineCredits: Int64
 
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+    /// Whose rows this user may see, as the store's `userID:` filters take it:
+    /// their own id, or nil (everyone's) for an admin.
+    public var visibleOwner: Int64? { role == .admin ? nil : id }
 }
 
 /// A job as the API and the command line show it: the `jobs` row with its

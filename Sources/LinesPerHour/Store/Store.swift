@@ -114,10 +114,10 @@ public final class Store: Sendable {
     func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int = 1000) throws -> [Event] {
         try pool.read { db in
             let types = streams.map { "'\($0.rawValue)'" }.joined(separator: ",")
-            let mine = userID == nil ? "" : " AND job_id IN (SELECT id FROM jobs WHERE user_id = \(userID!))"
+            let mine = userID == nil ? "" : " AND job_id IN (SELECT id FROM jobs WHERE user_id = ?)"
             return try Row.fetchAll(db, sql: """
                 SELECT * FROM stream_messages WHERE id > ? AND stream_type IN (\(types))\(mine) ORDER BY id LIMIT ?
-                """, arguments: [after, limit]).map(Event.init(journalRow:))
+                """, arguments: StatementArguments([after] + (userID.map { [$0] } ?? []) + [Int64(limit)])).map(Event.init(journalRow:))
         }
     }
 

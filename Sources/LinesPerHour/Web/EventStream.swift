@@ -20,7 +20,7 @@ struct EventStream: Sendable {
         let visibility = Visibility(user: user, store: store)
         let wanted = Set(streams)
         let feed = EventFeed(broadcaster, idle: Self.heartbeat) { wanted.contains($0.stream) && visibility.allows($0) }
-        let userID = user.role == .admin ? nil : user.id
+        let userID = user.visibleOwner
         var last = after
         _ = try await follow(feed, from: &last, to: &writer, read: { try store.streamEvents(streams, after: $0, userID: userID) })
     }

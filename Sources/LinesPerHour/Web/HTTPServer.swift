@@ -9,6 +9,7 @@ import Logging
 enum HTTPServer {
     struct Dependencies: Sendable {
         var store: Store
+        var writer: Writer
         var executor: Executor
         var intake: Intake
         var broadcaster: Broadcaster

@@ -33,7 +33,7 @@ enum JobRoutes {
                 return s
             }
             let project = request.uri.queryParameters.get("project").map { String($0) }
-            return JSONBody(value: try deps.store.jobs(status: status, project: project, userID: user.role == .admin ? nil : user.id))
+            return JSONBody(value: try deps.store.jobs(status: status, project: project, userID: user.visibleOwner))
         }
         api.get("/jobs/:id") { _, context in
             JSONBody(value: try HTTPServer.visibleJob(context, deps.store))

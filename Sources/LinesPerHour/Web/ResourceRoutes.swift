@@ -28,7 +28,7 @@ enum ResourceRoutes {
         let store = deps.store
         api.get("/projects") { _, context in
             let user = try context.requireUser()
-            return JSONBody(value: try store.projects(userID: user.role == .admin ? nil : user.id))
+            return JSONBody(value: try store.projects(userID: user.visibleOwner))
         }
         api.get("/artifacts") { request, context in
             let user = try context.requireUser()
@@ -39,12 +39,12 @@ enum ResourceRoutes {
             }
             return JSONBody(value: try store.artifacts(type: type, project: query.get("project").map { String($0) },
                                                        job: try HTTPServer.intParameter(request, "job"),
-                                                       userID: user.role == .admin ? nil : user.id))
+                                                       userID: user.visibleOwner))
         }
         api.get("/artifacts/:id") { _, context in
             let user = try context.requireUser()
             let id = try HTTPServer.pathID(context)
-            guard let artifact = try store.artifact(id, userID: user.role == .admin ? nil : user.id) else {
+            guard let artifact = try store.artifact(id, userID: user.visibleOwner) else {
                 throw APIError(.notFound, "no artifact \(id)")
             }
             return JSONBody(value: artifact)
@@ -52,14 +52,14 @@ enum ResourceRoutes {
         api.get("/projects/:project/knowledge") { _, context in
             let user = try context.requireUser()
             let project = context.parameters.get("project") ?? ""
-            guard let facts = try store.knowledge(project: project, userID: user.role == .admin ? nil : user.id) else {
+            guard let facts = try store.knowledge(project: project, userID: user.visibleOwner) else {
                 throw APIError(.notFound, "no project \(project)")
             }
             return JSONBody(value: facts)
         }
         api.get("/insights") { request, context in
             let user = try context.requireUser()
-            let insights = try store.insights(job: try HTTPServer.intParameter(request, "job"), userID: user.role == .admin ? nil : user.id)
+            let insights = try store.insights(job: try HTTPServer.intParameter(request, "job"), userID: user.visibleOwner)
             // The same objects as the stream's `data:` lines, payload included.
             let body = "[" + insights.map(\.json).joined(separator: ",") + "]"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -76,7 +76,7 @@ enum ResourceRoutes {
             guard email.contains("@"), email.count <= 254 else { throw APIError(.unprocessableContent, "email must look like name@host") }
             guard Self.credits.contains(body.lineCredits ?? 0) else { throw APIError(.unprocessableContent, Self.creditsRule) }
             guard try store.user(email: email) == nil else { throw APIError(.conflict, "user \(email) exists") }
-            let (user, token) = try await deps.intake.writer.perform { db, _ in
+            let (user, token) = try await deps.writer.perform { db, _ in
                 try UserWrites.create(db, email: email, role: body.role ?? .user, credits: body.lineCredits ?? 0)
             }
             return JSONBody(value: CreatedUser(user: user, token: token), status: .created)
@@ -86,7 +86,7 @@ enum ResourceRoutes {
             let id = try HTTPServer.pathID(context)
             let body = try await HTTPServer.decode(Credits.self, from: request)
             guard Self.credits.contains(body.lineCredits) else { throw APIError(.unprocessableContent, Self.creditsRule) }
-            guard let user = try await deps.intake.writer.perform({ db, _ in try UserWrites.setCredits(db, user: id, to: body.lineCredits) }) else {
+            guard let user = try await deps.writer.perform({ db, _ in try UserWrites.setCredits(db, user: id, to: body.lineCredits) }) else {
                 throw APIError(.notFound, "no user \(id)")
             }
             return JSONBody(value: user)
