@@ -11,7 +11,7 @@
 
 Usage: bench/backbone.py PATH-TO-LPH [--lines N] [--drops N] [--files N]
 """
-import argparse, datetime, os, shutil, sqlite3, statistics, subprocess, tempfile, time
+import argparse, datetime, os, shutil, socket, sqlite3, statistics, subprocess, tempfile, time
 
 
 def ms(ts):
@@ -21,6 +21,23 @@ def ms(ts):
 def serve(lph, root, agent, max_jobs=2):
     return subprocess.Popen([lph, "serve", "--listen", "127.0.0.1:0", "--max-jobs", str(max_jobs), "--agent", agent],
                             cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def serve_http(lph, root, agent):
+    """`lph serve` on a free loopback port: the process, the port, and the admin token it printed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    daemon = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--agent", agent], cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
+    return daemon, port, token
+
+
+def pct(values, p):
+    """The p-quantile (0..1) of `values`."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))]
 
 
 def wait_db(root):

@@ -9,8 +9,10 @@ the time from the line's stored timestamp to the moment it entered the DOM
 Usage: bench/dashboard.py PATH-TO-LPH [--rate 10000] [--seconds 10]
 (needs the .venv that scripts/browser-test.sh makes)
 """
-import argparse, os, re, signal, socket, subprocess, sys, tempfile, time
+import argparse, os, re, signal, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import backbone  # noqa: E402
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -53,12 +55,8 @@ def main():
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
         f.write(AGENT.format(rate=args.rate, total=args.rate * args.seconds))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    daemon = subprocess.Popen([os.path.abspath(args.lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    address = next(m.group(1) for line in daemon.stdout if (m := re.search(r"dashboard at (\S+)", line)))
+    daemon, port, token = backbone.serve_http(os.path.abspath(args.lph), root, f"{sys.executable} {agent}")
+    address = f"http://127.0.0.1:{port}/?token={token}"
     options = Options()
     options.binary_location = "/usr/bin/chromium"
     for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1500,1200"]:
@@ -69,10 +67,7 @@ def main():
         while driver.execute_script("return document.getElementById('connection').dataset.state") != "live":
             time.sleep(0.05)
         driver.execute_script(PROBE)
-        incoming = os.path.join(root, "Spool", "incoming")
-        with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
-            f.write("flood")
-        os.rename(os.path.join(incoming, ".flood.tmp"), os.path.join(incoming, "Flood.md"))
+        backbone.drop(root, "Flood.json", "flood")
         frames0, t0 = driver.execute_script("return window.__frames"), time.time()
         total = args.rate * args.seconds
         while True:
@@ -83,10 +78,9 @@ def main():
             time.sleep(0.2)
         elapsed = time.time() - t0
         frames = driver.execute_script("return window.__frames") - frames0
-        lat = sorted(driver.execute_script("return window.__lat"))
-        pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+        lat = driver.execute_script("return window.__lat")
         print("| lines/s | lines | stored → painted p50 | p99 | frames/s while flooding |")
-        print(f"| {args.rate} | {total} | {pct(0.5)} ms | {pct(0.99)} ms | {frames / elapsed:.0f} |")
+        print(f"| {args.rate} | {total} | {backbone.pct(lat, 0.5)} ms | {backbone.pct(lat, 0.99)} ms | {frames / elapsed:.0f} |")
     finally:
         driver.quit()
         daemon.send_signal(signal.SIGTERM)

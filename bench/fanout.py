@@ -10,7 +10,10 @@ their own lag.
 
 Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds S]
 """
-import argparse, asyncio, json, os, re, socket, statistics, subprocess, sys, tempfile, time
+import argparse, asyncio, json, os, re, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import backbone  # noqa: E402
 
 
 AGENT = r"""
@@ -28,17 +31,6 @@ for i in range(1, total + 1):
     if i % {flush_every} == 0: sys.stdout.flush()   # about once a millisecond
 sys.stdout.flush()
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
 async def client(port, token, job, lines, latencies, connected):
@@ -88,7 +80,7 @@ async def run(clients, port, token, daemon, go):
         await asyncio.sleep(0.05)
     open(go, "w").close()
     while not all(t.done() for t in tasks):
-        peak = max(peak, rss_kib(daemon.pid))
+        peak = max(peak, backbone.rss_mib(daemon.pid))
         await asyncio.sleep(0.1)
     ordered = all(t.result() for t in tasks)
     return latencies, lines, ordered, peak
@@ -101,22 +93,14 @@ def measure(lph, clients, rate, seconds):
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
         f.write(AGENT.format(rate=rate, total=total, flush_every=max(1, rate // 1000), go=os.path.join(root, "go")))
-    port = free_port()
-    daemon = subprocess.Popen([os.path.abspath(lph), "serve", "--listen", f"127.0.0.1:{port}", "--agent", f"{sys.executable} {agent}"],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    daemon, port, token = backbone.serve_http(os.path.abspath(lph), root, f"{sys.executable} {agent}")
     try:
-        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
         # The job exists before the clients connect; they get its log from the first line, live.
-        incoming = os.path.join(root, "Spool", "incoming")
-        with open(os.path.join(incoming, ".fan.tmp"), "w") as f:
-            f.write("fan-out")
-        os.rename(os.path.join(incoming, ".fan.tmp"), os.path.join(incoming, "Fan.md"))
+        backbone.drop(root, "Fan.json", "fan-out")
         latencies, lines, ordered, peak = asyncio.run(run(clients, port, token, daemon, os.path.join(root, "go")))
-        latencies.sort()
-        pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
         return {"clients": clients, "rate": rate, "lines": total, "ordered": ordered,
                 "complete": sum(1 for numbers in lines if numbers == list(range(1, total + 1))),
-                "p50_ms": pct(0.5), "p99_ms": pct(0.99), "peak_rss_mib": peak / 1024}
+                "p50_ms": backbone.pct(latencies, 0.5) * 1000, "p99_ms": backbone.pct(latencies, 0.99) * 1000, "peak_rss_mib": peak}
     finally:
         daemon.terminate()
         daemon.wait()

@@ -13,13 +13,9 @@ import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backbone, fanout  # noqa: E402
+from backbone import pct  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p * len(values)))]
 
 
 def build_floors():
@@ -53,13 +49,8 @@ def sqlite_floor(floors, n):
 def write_to_event(lph, files):
     """File written in a project -> its `artifacts` event read by an SSE client, ms."""
     root = tempfile.mkdtemp(prefix="lph-bench.")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    daemon = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--agent", "true"], cwd=root,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    daemon, port, token = backbone.serve_http(lph, root, "true")
     try:
-        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
         top = os.path.join(root, "generated_projects", "Events")
         os.makedirs(top)
         client = socket.create_connection(("127.0.0.1", port))
