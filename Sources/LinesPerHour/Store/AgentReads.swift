@@ -73,13 +73,12 @@ extension Store {
 
     /// Insights, newest first; of one job, and of `userID`'s jobs only unless nil (an admin).
     public func insights(job: Int64?, userID: Int64?, limit: Int = 500) throws -> [Event] {
-        var clauses = ["stream_type = 'insights'"]
-        var arguments: [any DatabaseValueConvertible] = []
-        if let job { clauses.append("job_id = ?"); arguments.append(job) }
-        if let userID { clauses.append("job_id IN (SELECT id FROM jobs WHERE user_id = ?)"); arguments.append(userID) }
+        var filter = Filter("stream_type = 'insights'")
+        filter.add("job_id = ?", job)
+        filter.add("job_id IN (SELECT id FROM jobs WHERE user_id = ?)", userID)
         return try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM stream_messages WHERE " + clauses.joined(separator: " AND ") + " ORDER BY id DESC LIMIT ?",
-                             arguments: StatementArguments(arguments + [limit])).map(Event.init(journalRow:))
+            try Row.fetchAll(db, sql: "SELECT * FROM stream_messages" + filter.sql + " ORDER BY id DESC LIMIT ?",
+                             arguments: filter.arguments(limit)).map(Event.init(journalRow:))
         }
     }
 }

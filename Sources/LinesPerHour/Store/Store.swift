@@ -32,14 +32,11 @@ public final class Store: Sendable {
 
     public func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, limit: Int = 500) throws -> [Job] {
         try pool.read { db in
-            var clauses: [String] = []
-            var arguments = StatementArguments()
-            if let status { clauses.append("jobs.status = ?"); _ = arguments.append(contentsOf: [status.rawValue]) }
-            if let project { clauses.append("projects.name = ?"); _ = arguments.append(contentsOf: [project]) }
-            if let userID { clauses.append("jobs.user_id = ?"); _ = arguments.append(contentsOf: [userID]) }
-            let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-            return try Job.fetchAll(db, sql: Job.selection + filter + " ORDER BY jobs.id DESC LIMIT ?",
-                                    arguments: arguments + [limit])
+            var filter = Filter()
+            filter.add("jobs.status = ?", status?.rawValue)
+            filter.add("projects.name = ?", project)
+            filter.add("jobs.user_id = ?", userID)
+            return try Job.fetchAll(db, sql: Job.selection + filter.sql + " ORDER BY jobs.id DESC LIMIT ?", arguments: filter.arguments(limit))
         }
     }
 
@@ -77,33 +74,35 @@ public final class Store: Sendable {
 
     public func projects(userID: Int64?) throws -> [Project] {
         try pool.read { db in
-            try Project.fetchAll(db, sql: """
+            var filter = Filter()
+            filter.add("projects.user_id = ?", userID)
+            return try Project.fetchAll(db, sql: """
                 SELECT projects.id, projects.name, users.email AS user, projects.created_at,
                     (SELECT count(*) FROM jobs WHERE project_id = projects.id) AS jobs
                 FROM projects JOIN users ON users.id = projects.user_id
-                \(userID == nil ? "" : "WHERE projects.user_id = ?") ORDER BY projects.name
-                """, arguments: StatementArguments(userID.map { [$0] } ?? []))
+                \(filter.sql) ORDER BY projects.name
+                """, arguments: filter.arguments())
         }
     }
 
     public func artifacts(type: FileFacts.Kind?, project: String?, job: Int64?, userID: Int64?, limit: Int = 5000) throws -> [Artifact] {
         try pool.read { db in
-            var clauses: [String] = []
-            var values: [any DatabaseValueConvertible] = []
-            if let type { clauses.append("artifact_type = ?"); values.append(type.rawValue) }
-            if let project { clauses.append("projects.name = ?"); values.append(project) }
-            if let job { clauses.append("artifacts.job_id = ?"); values.append(job) }
-            if let userID { clauses.append("projects.user_id = ?"); values.append(userID) }
-            let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-            return try Artifact.fetchAll(db, sql: Artifact.listing + filter + " ORDER BY projects.name, file_path LIMIT ?",
-                                         arguments: StatementArguments(values + [limit]))
+            var filter = Filter()
+            filter.add("artifact_type = ?", type?.rawValue)
+            filter.add("projects.name = ?", project)
+            filter.add("artifacts.job_id = ?", job)
+            filter.add("projects.user_id = ?", userID)
+            return try Artifact.fetchAll(db, sql: Artifact.listing + filter.sql + " ORDER BY projects.name, file_path LIMIT ?",
+                                         arguments: filter.arguments(limit))
         }
     }
 
     public func artifact(_ id: Int64, userID: Int64?) throws -> Artifact? {
         try pool.read { db in
-            try Artifact.fetchOne(db, sql: Artifact.selection + " WHERE artifacts.id = ?" + (userID == nil ? "" : " AND projects.user_id = ?"),
-                                  arguments: StatementArguments([id] + (userID.map { [$0] } ?? [])))
+            var filter = Filter()
+            filter.add("artifacts.id = ?", id)
+            filter.add("projects.user_id = ?", userID)
+            return try Artifact.fetchOne(db, sql: Artifact.selection + filter.sql, arguments: filter.arguments())
         }
     }
 
@@ -113,11 +112,11 @@ public final class Store: Sendable {
     /// `userID` limits them to that user's jobs.
     func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int = 1000) throws -> [Event] {
         try pool.read { db in
-            let types = streams.map { "'\($0.rawValue)'" }.joined(separator: ",")
-            let mine = userID == nil ? "" : " AND job_id IN (SELECT id FROM jobs WHERE user_id = ?)"
-            return try Row.fetchAll(db, sql: """
-                SELECT * FROM stream_messages WHERE id > ? AND stream_type IN (\(types))\(mine) ORDER BY id LIMIT ?
-                """, arguments: StatementArguments([after] + (userID.map { [$0] } ?? []) + [Int64(limit)])).map(Event.init(journalRow:))
+            var filter = Filter("stream_type IN (" + streams.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")")
+            filter.add("id > ?", after)
+            filter.add("job_id IN (SELECT id FROM jobs WHERE user_id = ?)", userID)
+            return try Row.fetchAll(db, sql: "SELECT * FROM stream_messages" + filter.sql + " ORDER BY id LIMIT ?",
+                                    arguments: filter.arguments(limit)).map(Event.init(journalRow:))
         }
     }
 
