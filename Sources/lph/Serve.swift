@@ -21,6 +21,12 @@ struct Serve: AsyncParsableCommand {
     var maxJobs = 2
     @Option(help: "The agent command line, split as a shell splits words (default: this program's demo agent).")
     var agent: String?
+    @Option(help: "How jobs that name no 'agent:' run: command (the --agent line), stream-json (the --agent line, an agent CLI printing JSON events) or speckit (GitHub Spec Kit's workflow).")
+    var agentProfile = "command"
+    @Option(help: "The Spec Kit command line of the speckit profile.")
+    var specify = "specify"
+    @Option(help: "The Spec Kit integration the speckit profile sets projects up with (claude, codex, gemini, …).")
+    var speckitIntegration = "claude"
     @Option(help: "Seconds per phase for the default demo agent.")
     var demoPace = 3.0
     @Option(help: "The FIFO's line format: text or json.")
@@ -40,6 +46,11 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var settings = Settings(agent: try agentCommand())
+        guard let profile = AgentProfile(rawValue: agentProfile) else { throw ValidationError("--agent-profile is one of \(AgentProfile.names)") }
+        settings.agentProfile = profile
+        settings.specify = try ShellWords.split(specify)
+        guard !settings.specify.isEmpty, !speckitIntegration.isEmpty else { throw ValidationError("--specify and --speckit-integration must not be empty") }
+        settings.speckitIntegration = speckitIntegration
         settings.spool = spool
         settings.projects = projects
         settings.database = db

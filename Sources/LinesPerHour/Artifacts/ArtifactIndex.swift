@@ -36,6 +36,7 @@ public final class ArtifactIndex: Service, Sendable {
     private let state = Mutex(State())
     private let barriers = Mutex<[String: CheckedContinuation<Bool, Never>]>([:])
     private let throttle = JobEventThrottle()
+    private let workflowLogs = WorkflowLog()
     private let rescans = Counter(label: "lph_rescans_total")
     private let overflows = Counter(label: "lph_inotify_overflows_total")
     private let watchedFolders = Gauge(label: "lph_watched_folders")
@@ -187,7 +188,7 @@ public final class ArtifactIndex: Service, Sendable {
             }
             // Moved across projects: gone from one, new in the other.
             let gone = locate(from).map { [ArtifactChange(project: $0.project, path: $0.path, kind: event.isDirectory ? .absentTree : .absent)] } ?? []
-            return gone + (event.isDirectory ? scan(event.path, cookies: &cookies) : [present(event.path, project: project, path: path)])
+            return gone + (event.isDirectory ? scan(event.path, cookies: &cookies) : observed(event.path, project: project, path: path))
         }
         if event.isDirectory {
             if event.has(IN_CREATE) || event.has(IN_MOVED_TO) { return scan(event.path, cookies: &cookies) }
@@ -198,7 +199,15 @@ public final class ArtifactIndex: Service, Sendable {
         if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absent)] }
         // A regular file is read once closed after writing; a symlink is never written, so it is read on creation.
         if event.has(IN_CREATE) && FileFacts.read(event.path)?.kind != .symlink { return [] }
-        return [present(event.path, project: project, path: path)]
+        return observed(event.path, project: project, path: path)
+    }
+
+    /// A file as it is now, and, for a Spec Kit run log, the events appended to it.
+    private func observed(_ fullPath: String, project: String, path: String) -> [ArtifactChange] {
+        let file = present(fullPath, project: project, path: path)
+        guard WorkflowLog.isRunLog(path) else { return [file] }
+        let steps = workflowLogs.newSteps(at: fullPath, following: running.jobsByProject[project] != nil)
+        return steps.isEmpty ? [file] : [file, ArtifactChange(project: project, path: path, kind: .workflow(steps))]
     }
 
     private func present(_ fullPath: String, project: String, path: String) -> ArtifactChange {
@@ -226,7 +235,7 @@ public final class ArtifactIndex: Service, Sendable {
             if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
                 cookies.append(fullPath)
             } else {
-                changes.append(present(fullPath, project: project, path: path))
+                changes += observed(fullPath, project: project, path: path)
             }
         }
         return changes
@@ -250,7 +259,7 @@ public final class ArtifactIndex: Service, Sendable {
             let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
             if let row = stored[project]?[path], row.size == Int64(st.st_size), row.modified == modified { return }
             changed += 1
-            changes.append(present(fullPath, project: project, path: path))
+            changes += observed(fullPath, project: project, path: path)
         }
         var removed = 0
         for (project, rows) in stored {

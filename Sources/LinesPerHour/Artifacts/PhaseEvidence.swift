@@ -15,6 +15,12 @@ enum PhaseEvidence {
         return isTest(path) ? .test : .implement
     }
 
+    /// A hidden file or one in a hidden folder: a tool's state or scaffolding
+    /// (`.specify/`, `.claude/`, `.git/`), indexed but not the agent's work.
+    static func isToolState(_ path: String) -> Bool {
+        path.hasPrefix(".") || path.contains("/.")
+    }
+
     static func isTest(_ path: String) -> Bool {
         let components = path.split(separator: "/")
         if components.dropLast().contains(where: { ["test", "tests", "__tests__"].contains($0.lowercased()) }) { return true }

@@ -38,8 +38,13 @@ public final class Daemon: Sendable {
         let running = RunningJobs()
         index = ArtifactIndex(root: Self.absolute(settings.projects), store: store, writer: writer, running: running,
                               sweepInterval: settings.sweepInterval, logger: logger)
+        try SpecKit.install(at: settings.speckitWorkflowPath)
+        var agents = AgentSettings(command: settings.agent, workflowFile: Self.absolute(settings.speckitWorkflowPath))
+        agents.profile = settings.agentProfile
+        agents.specify = settings.specify
+        agents.integration = settings.speckitIntegration
         executor = Executor(settings: .init(
-            command: settings.agent,
+            agents: agents,
             projectsDirectory: Self.absolute(settings.projects),
             specsDirectory: Self.absolute(settings.stateDirectory + "/specs"),
             maxJobs: settings.maxJobs,

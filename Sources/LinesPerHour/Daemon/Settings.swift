@@ -13,6 +13,13 @@ public struct Settings: Sendable {
     public var maxJobs = 2
     /// The agent command line, already split into words.
     public var agent: [String]
+    /// How jobs that name no `agent:` run.
+    public var agentProfile = AgentProfile.command
+    /// The Spec Kit command line of the speckit profile, and the integration it sets projects up with.
+    public var specify = ["specify"]
+    public var speckitIntegration = "claude"
+    /// The Spec Kit workflow the speckit profile runs, written at each start.
+    public var speckitWorkflowPath: String { stateDirectory + "/speckit-workflow.yml" }
     public var fifoFormat = FifoSink.Format.text
     public var defaultUser: String?
     public var adminEmail = "admin@localhost"

@@ -43,9 +43,11 @@ final class AgentControl: Sendable {
 
     var stopReason: StopReason? { state.withLock { $0.stop } }
 
+    /// A job may run several processes in turn (the speckit profile): each attaches when it starts.
     func attach(pgid: pid_t) -> StopReason? {
         state.withLock { s in
             s.pgid = pgid
+            s.exited = false
             return s.stop
         }
     }
@@ -80,13 +82,14 @@ enum AgentEnd: Sendable {
 }
 
 /// Runs one agent command to its end: in `directory`, in a process group of
-/// its own, the specification on standard input, both output pipes read as
-/// raw buffers and cut into lines for `lines`.
+/// its own, the specification (or `/dev/null`) on standard input, both output
+/// pipes read as raw buffers and cut into lines for `lines`.
 struct AgentProcess {
     var command: [String]
     var directory: String
     var environment: [String: String]
-    var specificationFile: String
+    /// Standard input; nil is `/dev/null`.
+    var specificationFile: String?
 
     /// Called with each batch of lines read from one pipe; `onStderr` tells which.
     typealias LineSink = @Sendable (_ lines: [String], _ onStderr: Bool) async -> Void
@@ -108,23 +111,15 @@ struct AgentProcess {
             platformOptions: options
         )
         do {
-            let spec = try FileDescriptor.open(FilePath(specificationFile), .readOnly, options: [.closeOnExec])
-            let result = try await Subprocess.run(
-                configuration,
-                input: .fileDescriptor(spec, closeAfterSpawningProcess: true),
-                output: .sequence,
-                error: .sequence
-            ) { execution in
-                let pid = execution.processIdentifier.value
-                await onStart(pid)
-                if let early = control.attach(pgid: pid) { control.stop(early) }
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await Self.pump(execution.standardOutput, onStderr: false, lines) }
-                    group.addTask { await Self.pump(execution.standardError, onStderr: true, lines) }
-                }
+            let status = if let specificationFile {
+                try await spawn(configuration, input: .fileDescriptor(
+                    try FileDescriptor.open(FilePath(specificationFile), .readOnly, options: [.closeOnExec]),
+                    closeAfterSpawningProcess: true), control: control, onStart: onStart, lines: lines)
+            } else {
+                try await spawn(configuration, input: .none, control: control, onStart: onStart, lines: lines)
             }
             control.detach()
-            switch result.terminationStatus {
+            switch status {
             case .exited(let code): return .exited(code)
             case .signaled(let signal): return .signalled(signal)
             }
@@ -135,6 +130,28 @@ struct AgentProcess {
             control.detach()
             return .couldNotStart("cannot start the agent: \(error)")
         }
+    }
+
+    private func spawn(_ configuration: Configuration, input: some InputProtocol, control: AgentControl,
+                       onStart: @Sendable (pid_t) async -> Void, lines: @escaping LineSink) async throws -> TerminationStatus {
+        try await Subprocess.run(configuration, input: input, output: .sequence, error: .sequence) { execution in
+            let pid = execution.processIdentifier.value
+            await onStart(pid)
+            if let early = control.attach(pgid: pid) { control.stop(early) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await Self.pump(execution.standardOutput, onStderr: false, lines) }
+                group.addTask { await Self.pump(execution.standardError, onStderr: true, lines) }
+            }
+        }.terminationStatus
+    }
+
+    /// A command line as a log line shows it: long words (a specification) shortened.
+    static func commandLine(_ command: [String]) -> String {
+        command.map { word in
+            let line = word.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            let short = line.count > 60 || line.count < word.count ? String(line.prefix(60)) + "…" : word
+            return short.contains(" ") || short.isEmpty ? "'\(short)'" : short
+        }.joined(separator: " ")
     }
 
     private static func pump(_ output: SubprocessOutputSequence, onStderr: Bool, _ sink: LineSink) async {

@@ -13,7 +13,7 @@ import Synchronization
 /// is committed.
 public final class Executor: Service, Sendable {
     public struct Settings: Sendable {
-        public var command: [String]
+        public var agents: AgentSettings
         public var projectsDirectory: String
         public var specsDirectory: String
         public var maxJobs: Int
@@ -115,12 +115,9 @@ public final class Executor: Service, Sendable {
         await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
         try Data(job.specification.utf8).write(to: URL(fileURLWithPath: specFile))
-        let process = AgentProcess(
-            command: settings.command,
-            directory: directory,
-            environment: ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile],
-            specificationFile: specFile
-        )
+        let launch = try (job.agent ?? settings.agents.profile).launch(settings.agents, project: directory, specification: job.specification)
+        let environment = ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile]
+            .merging(launch.environment) { ours, _ in ours }
         let timer = settings.timeout.map { timeout in
             Task {
                 try await Task.sleep(for: timeout)
@@ -128,13 +125,23 @@ public final class Executor: Service, Sendable {
             }
         }
         defer { timer?.cancel() }
-        let phases = PhaseTracker(job: job.id, classifier: settings.classifier)
+        let phases = PhaseTracker(job: job.id, classifier: settings.classifier, format: launch.format)
         let writer = self.writer
-        return await process.run(control: control, onStart: { pid in
-            _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job.id, pgid: pid) }
-        }, lines: { lines, onStderr in
-            await phases.record(lines, onStderr: onStderr, writer: writer)
-        })
+        var end = AgentEnd.exited(0)
+        for command in launch.steps {
+            let process = AgentProcess(command: command, directory: directory, environment: environment,
+                                       specificationFile: launch.specificationOnStdin ? specFile : nil)
+            try await writer.perform { db, events in
+                events.append(try Journal.systemLine(db, job: job.id, "running: \(AgentProcess.commandLine(command))", level: .info))
+            }
+            end = await process.run(control: control, onStart: { pid in
+                _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job.id, pgid: pid) }
+            }, lines: { lines, onStderr in
+                await phases.record(lines, onStderr: onStderr, writer: writer)
+            })
+            guard case .exited(0) = end, control.stopReason == nil else { break }
+        }
+        return end
     }
 
     private func judge(_ end: AgentEnd, _ stop: StopReason?) -> (JobStatus, String?, Int32?) {
@@ -199,29 +206,38 @@ public final class Executor: Service, Sendable {
 final class PhaseTracker: Sendable {
     private let job: Int64
     private let classifier: LineClassifier
+    private let format: OutputFormat
     private let current = Mutex<Phase>(.idle)
 
-    init(job: Int64, classifier: LineClassifier) {
+    init(job: Int64, classifier: LineClassifier, format: OutputFormat) {
         self.job = job
         self.classifier = classifier
+        self.format = format
     }
 
     func record(_ lines: [String], onStderr: Bool, writer: Writer) async {
         let now = Timestamp.now()
         var rows: [Writer.LogRow] = []
         rows.reserveCapacity(lines.count)
+        var changes: [(after: Int, phase: Phase)] = []
         for line in lines {
-            rows.append(Writer.LogRow(jobID: job, message: line, level: LineClassifier.level(of: line, onStderr: onStderr),
-                                      source: .agent, timestamp: now))
-            guard let phase = classifier.phase(in: line), current.withLock({ p in
-                defer { p = phase }
-                return p != phase
-            }) else { continue }
-            await writer.append(rows)
-            rows.removeAll()
-            let job = self.job
-            _ = try? await writer.perform { db, events in try JobWrites.setPhase(db, job: job, phase, events: &events) }
+            format.read(line, onStderr: onStderr) { message, level in
+                rows.append(Writer.LogRow(jobID: job, message: message, level: level, source: .agent, timestamp: now))
+                guard let phase = classifier.phase(in: message), current.withLock({ p in
+                    defer { p = phase }
+                    return p != phase
+                }) else { return }
+                changes.append((rows.count, phase))
+            }
         }
-        await writer.append(rows)
+        // Each phase change is committed right after the line that announced it.
+        var written = 0
+        for change in changes {
+            await writer.append(Array(rows[written..<change.after]))
+            written = change.after
+            let job = self.job
+            _ = try? await writer.perform { db, events in try JobWrites.setPhase(db, job: job, change.phase, events: &events) }
+        }
+        await writer.append(written == 0 ? rows : Array(rows[written...]))
     }
 }

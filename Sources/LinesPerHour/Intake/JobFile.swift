@@ -6,11 +6,14 @@ public struct JobRequest: Sendable, Equatable {
     public var specification: String
     /// The user's email; nil means the daemon's default user.
     public var user: String?
+    /// How the agent runs; nil means the daemon's `--agent-profile`.
+    public var agent: AgentProfile?
 
-    public init(project: String, specification: String, user: String? = nil) {
+    public init(project: String, specification: String, user: String? = nil, agent: AgentProfile? = nil) {
         self.project = project
         self.specification = specification
         self.user = user
+        self.agent = agent
     }
 }
 
@@ -25,7 +28,7 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
 /// (Checks that need the database, such as an unknown user, happen at claim.)
 public enum JobFile {
     public static let maxSize = 1 << 20
-    static let knownKeys: Set<String> = ["project", "specification", "user"]
+    static let knownKeys: Set<String> = ["project", "specification", "user", "agent"]
 
     /// Names the spool leaves alone until they are renamed: editors' and
     /// copiers' temporary files.
@@ -88,7 +91,7 @@ public enum JobFile {
             throw Rejection("malformed JSON: the top level must be an object")
         }
         if let unknown = fields.keys.sorted().first(where: { !knownKeys.contains($0) }) {
-            throw Rejection("unknown key \"\(unknown)\" (known: project, specification, user)")
+            throw Rejection("unknown key \"\(unknown)\" (known: project, specification, user, agent)")
         }
         func string(_ key: String) throws(Rejection) -> String? {
             guard let value = fields[key] else { return nil }
@@ -98,7 +101,16 @@ public enum JobFile {
         guard let specification = try string("specification") else {
             throw Rejection("missing key \"specification\"")
         }
-        return JobRequest(project: try string("project") ?? stem, specification: specification, user: try string("user"))
+        return JobRequest(project: try string("project") ?? stem, specification: specification, user: try string("user"),
+                          agent: try string("agent").map(profile))
+    }
+
+    /// The profile an `agent` key names.
+    public static func profile(_ name: String) throws(Rejection) -> AgentProfile {
+        guard let profile = AgentProfile(rawValue: name) else {
+            throw Rejection("unknown agent profile \"\(name)\" (known: \(AgentProfile.names))")
+        }
+        return profile
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -128,7 +140,8 @@ public enum JobFile {
             switch key {
             case "project": request.project = value
             case "user": request.user = value
-            default: throw Rejection("unknown front matter key \"\(key)\" (known: project, user)")
+            case "agent": request.agent = try profile(value)
+            default: throw Rejection("unknown front matter key \"\(key)\" (known: project, user, agent)")
             }
         }
         request.specification = lines[(close + 1)...].joined(separator: "\n")

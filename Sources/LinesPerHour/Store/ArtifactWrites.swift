@@ -14,6 +14,8 @@ struct ArtifactChange: Sendable {
         case moved(from: String, FileFacts, tasks: TaskCount?)
         /// The folder moved here from `from` (same project).
         case movedTree(from: String)
+        /// A Spec Kit run log at `path` told of these steps.
+        case workflow([WorkflowStep])
     }
 
     var project: String
@@ -57,6 +59,8 @@ enum ArtifactWrites {
                 if let job { try progress(db, job: job, path: change.path, facts: facts, tasks: tasks, events: &events) }
             case let .movedTree(from):
                 try renameTree(db, projectID, change.project, from: from, to: change.path, events: &events)
+            case let .workflow(steps):
+                if let job { try follow(db, job: job, steps, events: &events) }
             }
             if let job { touched.insert(job) }
         }
@@ -142,11 +146,15 @@ enum ArtifactWrites {
 
     /// Brings `lines_written` up to the sum of the job's files and charges the
     /// difference to its user. Returns true when the user ran out of credits.
+    /// Hidden files and folders (tool state: `.specify/`, `.claude/`, `.git/`) are not counted.
     static func settle(_ db: Database, job: Int64) throws -> Bool {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT jobs.lines_written, jobs.user_id, users.line_credits FROM jobs JOIN users ON users.id = jobs.user_id WHERE jobs.id = ?
             """, arguments: [job]) else { return false }
-        let total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(line_count), 0) FROM artifacts WHERE job_id = ?", arguments: [job]) ?? 0
+        let total = try Int64.fetchOne(db, sql: """
+            SELECT COALESCE(SUM(line_count), 0) FROM artifacts
+            WHERE job_id = ? AND file_path NOT LIKE '.%' AND file_path NOT LIKE '%/.%'
+            """, arguments: [job]) ?? 0
         let delta = total - (row["lines_written"] as Int64)
         guard delta != 0 else { return false }
         let credits: Int64 = row["line_credits"]
@@ -157,11 +165,21 @@ enum ArtifactWrites {
 
     private static func progress(_ db: Database, job: Int64, path: String, facts: FileFacts, tasks: TaskCount?,
                                  events: inout [Event]) throws {
+        guard !PhaseEvidence.isToolState(path) else { return }
         if let tasks {
             try db.execute(sql: "UPDATE jobs SET tasks_done = ?, tasks_total = ? WHERE id = ?", arguments: [tasks.done, tasks.total, job])
         }
         if let phase = PhaseEvidence.phase(path: path, kind: facts.kind, tasks: tasks) {
             try JobWrites.advancePhase(db, job: job, to: phase, events: &events)
+        }
+    }
+
+    /// A Spec Kit run's steps: a line each in the job's log, and the phases they reach.
+    private static func follow(_ db: Database, job: Int64, _ steps: [WorkflowStep], events: inout [Event]) throws {
+        for step in steps {
+            let (line, level) = step.line
+            events.append(try Journal.systemLine(db, job: job, line, level: level))
+            if let phase = step.phase { try JobWrites.advancePhase(db, job: job, to: phase, events: &events) }
         }
     }
 

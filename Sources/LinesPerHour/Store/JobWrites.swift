@@ -35,10 +35,10 @@ enum JobWrites {
             projectID = db.lastInsertedRowID
         }
         try db.execute(sql: """
-            INSERT INTO jobs (project_id, user_id, specification, spool_name, spool_inode, spool_filed, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [projectID, user.id, request.specification, spoolName, spoolInode.map { Int64(bitPattern: $0) },
-                             spoolName == nil ? 1 : 0, now, now])
+            INSERT INTO jobs (project_id, user_id, specification, agent, spool_name, spool_inode, spool_filed, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [projectID, user.id, request.specification, request.agent?.rawValue, spoolName,
+                             spoolInode.map { Int64(bitPattern: $0) }, spoolName == nil ? 1 : 0, now, now])
         let id = db.lastInsertedRowID
         let origin = spoolName.map { " from \($0)" } ?? ""
         events.append(try Journal.record(db, .logs, "job \(id) accepted for project \(request.project)\(origin)", job: id))

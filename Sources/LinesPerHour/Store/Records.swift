@@ -41,6 +41,8 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
     public var project: String
     public var user: String
     public var specification: String
+    /// The agent profile the job asked for; nil means the daemon's default.
+    public var agent: AgentProfile?
     public var status: JobStatus
     public var currentPhase: Phase
     public var linesWritten: Int64

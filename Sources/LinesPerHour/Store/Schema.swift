@@ -139,6 +139,10 @@ enum Schema {
                 """, indexes: ["CREATE INDEX stream_messages_by_type ON stream_messages(stream_type, id)",
                                "CREATE INDEX stream_messages_by_job ON stream_messages(job_id, stream_type, id)"])
         }
+        migrator.registerMigration("v4: agent profiles") { db in
+            // NULL: the daemon's --agent-profile when the job starts.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN agent TEXT")
+        }
         return migrator
     }
 

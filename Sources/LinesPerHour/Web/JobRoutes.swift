@@ -5,7 +5,8 @@ enum JobRoutes {
     struct NewJob: RequestBody {
         var specification: String
         var user: String?
-        static let keys: Set<String> = ["specification", "user"]
+        var agent: String?
+        static let keys: Set<String> = ["specification", "user", "agent"]
     }
 
     static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
@@ -19,7 +20,8 @@ enum JobRoutes {
                 throw APIError(.forbidden, "a user submits jobs as themselves")
             }
             do {
-                let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner))
+                let agent = try body.agent.map(JobFile.profile)
+                let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner, agent: agent))
                 return JSONBody(value: try deps.store.job(id)!, status: .created)
             } catch let rejection as Rejection {
                 let status: HTTPResponse.Status = rejection.reason.contains("belongs to another user") ? .forbidden : .unprocessableContent

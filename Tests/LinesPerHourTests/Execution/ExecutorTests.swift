@@ -70,6 +70,27 @@ import Testing
         try await d.stop()
     }
 
+    @Test func theStreamJSONProfileLogsEventsInWordsChosenPerJob() async throws {
+        let scratch = try Scratch()
+        let agent = try scratch.script("agent.sh", #"""
+            read -r spec
+            echo '{"type":"assistant","message":{"content":[{"type":"text","text":"Working on: '"$spec"'"}]}}'
+            echo '{"type":"assistant","message":{"content":[{"type":"tool_use","name":"Write","input":{"file_path":"plan.md"}}]}}'
+            echo '/speckit.implement'
+            """#)
+        let d = try await TestDaemon(scratch: scratch, agent: [agent])
+        try d.drop("Json.json", #"{"specification": "the spec", "agent": "stream-json"}"#)
+        try d.drop("Plain.md", "the spec")
+        let json = try await d.finished(try await d.jobID(forSpoolFile: "Json.json"))
+        let plain = try await d.finished(try await d.jobID(forSpoolFile: "Plain.md"))
+        #expect(json.agent == .streamJSON && plain.agent == nil)
+        #expect(try d.agentLines(json.id).map(\.message) == ["Working on: the spec", "tool: Write plan.md", "/speckit.implement"])
+        #expect(json.currentPhase == .implement)
+        #expect(try d.agentLines(plain.id).first?.message.hasPrefix(#"{"type":"assistant""#) == true)
+        #expect(try d.store.logs(job: json.id).contains { $0.source == .system && $0.message == "running: \(agent)" })
+        try await d.stop()
+    }
+
     @Test func aCrashWithNoOutputStillNamesItsCause() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "kill -SEGV $$"])
         try d.drop("Crash.md", "x")

@@ -37,8 +37,16 @@ import Testing
         #expect(r == JobRequest(project: "Other", specification: "Do it.", user: "bob@example.com"))
     }
 
+    @Test func agentProfileByKeyAndFrontMatter() throws {
+        #expect(try parse("a.json", #"{"specification": "x", "agent": "stream-json"}"#).agent == .streamJSON)
+        #expect(try parse("a.md", "---\nagent: speckit\n---\nx").agent == .speckit)
+        #expect(try parse("a.md", "x").agent == nil)
+    }
+
     @Test(arguments: [
         ("a.json", #"{"specification": "x", "priority": 1}"#, #"unknown key "priority""#),
+        ("a.json", #"{"specification": "x", "agent": "gpt"}"#, #"unknown agent profile "gpt" (known: command, speckit, stream-json)"#),
+        ("a.md", "---\nagent: \n---\nx", #"unknown agent profile """#),
         ("a.json", #"{"specification": "x""#, "malformed JSON"),
         ("a.json", #"["x"]"#, "top level must be an object"),
         ("a.json", #"{"specification": 3}"#, #"key "specification" must be a string"#),
