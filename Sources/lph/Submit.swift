@@ -12,6 +12,8 @@ struct Submit: AsyncParsableCommand {
     var project: String?
     @Option(help: "The user's email (default: from the file, or the daemon's default user).")
     var user: String?
+    @Option(help: "The agent profile: command, stream-json or speckit (default: from the file, or the daemon's --agent-profile).")
+    var agentProfile: String?
     @Argument(help: "A .json, .md or .txt job file, or - for a specification on standard input.")
     var file: String
 
@@ -32,6 +34,7 @@ struct Submit: AsyncParsableCommand {
             request = try JobFile.parse(name: name, bytes: bytes)
             if let project { request.project = project }
             if let user { request.user = user }
+            if let agentProfile { request.agent = try JobFile.profile(agentProfile) }
             request = try JobFile.validated(request)
         } catch {
             throw Failure("lph submit: \(error.reason)")
@@ -46,9 +49,7 @@ struct Submit: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: incoming) else {
             throw Failure("no \(incoming) folder: is the spool right (--spool)?")
         }
-        var fields: [String: String] = ["project": request.project, "specification": request.specification]
-        if let user = request.user { fields["user"] = user }
-        let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        let data = request.jobFile
         let unique = "\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())"
         let temporary = "\(incoming)/.\(stem)-\(unique).json.tmp"
         let final = "\(incoming)/\(stem)-\(unique).json"

@@ -15,6 +15,14 @@ public struct JobRequest: Sendable, Equatable {
         self.user = user
         self.agent = agent
     }
+
+    /// The request as a `.json` job file says it.
+    public var jobFile: Data {
+        var fields = ["project": project, "specification": specification]
+        fields["user"] = user
+        fields["agent"] = agent?.rawValue
+        return (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
 }
 
 /// Why a job file or request was refused, in one readable line.

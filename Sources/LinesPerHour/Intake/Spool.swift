@@ -99,11 +99,7 @@ public struct Spool: Sendable {
 
     /// Writes `accepted/<job>-api.json`: the record of a job that came without a file.
     func record(_ request: JobRequest, job: Int64) {
-        var fields = ["project": request.project, "specification": request.specification]
-        fields["user"] = request.user
-        fields["agent"] = request.agent?.rawValue
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        try? data.write(to: URL(fileURLWithPath: accepted + "/" + Self.acceptedName(job: job, name: "api.json")), options: .atomic)
+        try? request.jobFile.write(to: URL(fileURLWithPath: accepted + "/" + Self.acceptedName(job: job, name: "api.json")), options: .atomic)
     }
 
     func isFiled(_ name: String, job: Int64) -> Bool {

@@ -34,4 +34,18 @@ import Testing
         #expect(try lph(["users", "list", "--server", "http://127.0.0.1:\(d.port)", "--token", "lph_forged"]).0 == 1)
         try await d.stop()
     }
+
+    @Test func submitWritesTheAgentProfileIntoTheJobFile() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo '{\"type\":\"result\",\"subtype\":\"success\"}'"])
+        let spec = d.scratch.file("Spec.md")
+        try "---\nproject: Profiled\n---\nBuild it.\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let (status, path) = try lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "stream-json", spec])
+        #expect(status == 0)
+        let name = (path.trimmingCharacters(in: .whitespacesAndNewlines) as NSString).lastPathComponent
+        let job = try await d.finished(try await d.jobID(forSpoolFile: name))
+        #expect(job.agent == .streamJSON && job.project == "Profiled")
+        #expect(try d.agentLines(job.id).map(\.message) == ["finished: success"])
+        #expect(try lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "gpt", spec]).0 != 0)
+        try await d.stop()
+    }
 }

@@ -401,7 +401,7 @@ $("submit-form").addEventListener("submit", async (event) => {
   const status = $("submit-status");
   try {
     const job = await api(`/projects/${encodeURIComponent(project)}/jobs`, {
-      method: "POST", body: JSON.stringify({ specification: $("submit-spec").value }) });
+      method: "POST", body: JSON.stringify({ specification: $("submit-spec").value, agent: $("submit-agent").value || undefined }) });
     status.textContent = `job ${job.id} submitted`;
     $("submit-spec").value = "";
     state.jobs.set(job.id, job);
