@@ -14,6 +14,11 @@ import Synchronization
 /// queue overflow and the slow safety sweep each rescan the whole tree and
 /// reconcile it with the table. ``barrier(project:)`` proves that every
 /// change made before it is committed.
+///
+/// When inotify cannot see everything (a folder could not be watched, the
+/// watch limit reached; or the root itself was removed) the index says so
+/// loudly (an error in the log stream, `/healthz`) and runs degraded: a
+/// rescan every few seconds, retrying the watches, until all are in place.
 public final class ArtifactIndex: Service, Sendable {
     enum Item: Sendable {
         case event(WatchEvent)
@@ -37,6 +42,10 @@ public final class ArtifactIndex: Service, Sendable {
     private let barriers = Mutex<[String: CheckedContinuation<Bool, Never>]>([:])
     private let throttle = JobEventThrottle()
     private let workflowLogs = WorkflowLog()
+    private let degradations: AsyncStream<String>
+    private let degradationFeed: AsyncStream<String>.Continuation
+    private let problemState = Mutex<String?>(nil)
+    static let degradedRescan: Duration = .seconds(5)
     private let rescans = Counter(label: "lph_rescans_total")
     private let overflows = Counter(label: "lph_inotify_overflows_total")
     private let watchedFolders = Gauge(label: "lph_watched_folders")
@@ -49,15 +58,23 @@ public final class ArtifactIndex: Service, Sendable {
         self.running = running
         self.sweepInterval = sweepInterval
         self.logger = logger
+        (degradations, degradationFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// What the index cannot see right now, if anything.
+    public var problem: String? { problemState.withLock { $0 } }
 
     public func run() async throws {
         let mask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
         let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true) { [self] event in
-            if event.path == root && (event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF)) {
-                logger.critical("\(root) was removed or moved: files written there are not indexed until the daemon restarts")
+            if let reason = event.unwatched {
+                degradationFeed.yield(reason)
+            } else {
+                if event.path == root && (event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF)) {
+                    degradationFeed.yield("\(root) was removed or moved")
+                }
+                enqueue(.event(event))
             }
-            enqueue(.event(event))
         }
         watchedFolders.record(folders)
         enqueue(.rescan(reason: "start"))
@@ -67,6 +84,7 @@ public final class ArtifactIndex: Service, Sendable {
                 enqueue(.rescan(reason: "sweep"))
             }
         }
+        let recovery = Task { await runDegraded(handle) }
         await withGracefulShutdownHandler {
             while let items = await nextItems() {
                 await process(items)
@@ -79,7 +97,39 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         sweeper.cancel()
+        recovery.cancel()
         await Inotify.shared.unwatch(handle)
+    }
+
+    // MARK: - Degraded mode
+
+    /// Each time inotify cannot see everything: rescans every few seconds and
+    /// retries the watches until every folder is watched again.
+    private func runDegraded(_ handle: Inotify.Handle) async {
+        for await reason in degradations {
+            // Already mended (a stale report, or a folder made again at once): catch up and carry on.
+            if await Inotify.shared.watchAgain(handle).isEmpty {
+                enqueue(.rescan(reason: "after: \(reason)"))
+                continue
+            }
+            var problem: String? = reason
+            await report("not every change under \(root) can be seen: \(reason); rescanning every \(Self.degradedRescan) until it can", level: .error)
+            problemState.withLock { $0 = reason }
+            while let current = problem, !Task.isCancelled {
+                enqueue(.rescan(reason: "degraded: \(current)"))
+                try? await Task.sleep(for: Self.degradedRescan)
+                problem = await Inotify.shared.watchAgain(handle).first?.description
+            }
+            problemState.withLock { $0 = nil }
+            await report("every folder under \(root) is watched again", level: .info)
+            enqueue(.rescan(reason: "watched again"))
+        }
+    }
+
+    /// A line for the daemon's log and the `logs` stream.
+    private func report(_ text: String, level: Level) async {
+        if level == .error { logger.error("\(text)") } else { logger.notice("\(text)") }
+        _ = try? await writer.perform { db, events in events.append(try Journal.record(db, .logs, text, level: level)) }
     }
 
     // MARK: - The queue
@@ -121,11 +171,11 @@ public final class ArtifactIndex: Service, Sendable {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
-                notes.append(rescan(reason: "inotify queue overflow", into: &changes))
+                notes.append(rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies))
             case .event(let event):
                 changes += self.changes(for: event, cookies: &cookies)
             case .rescan(let reason):
-                notes.append(rescan(reason: reason, into: &changes))
+                notes.append(rescan(reason: reason, into: &changes, cookies: &cookies))
             case .flushJobEvents:
                 flush = true
             }
@@ -243,9 +293,12 @@ public final class ArtifactIndex: Service, Sendable {
 
     // MARK: - Rescans
 
-    /// Walks the whole tree and adds what differs from the table; returns the note to log.
-    private func rescan(reason: String, into changes: inout [ArtifactChange]) -> String {
+    /// Walks the whole tree and adds what differs from the table; returns the
+    /// note to log. Barrier cookies that were there before the walk began count
+    /// as seen once it ends: every change made before them was walked over.
+    private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String]) -> String {
         rescans.increment()
+        cookies += barriers.withLock { Array($0.keys) }.filter { access($0, F_OK) == 0 }
         let stored = (try? store.pool.read { try ArtifactWrites.snapshot($0) }) ?? [:]
         var seen: [String: Set<String>] = [:]
         var changed = 0

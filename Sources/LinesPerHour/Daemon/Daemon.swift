@@ -22,6 +22,8 @@ public final class Daemon: Sendable {
 
     public init(settings: Settings, logger: Logger = Logger(label: "lph")) async throws {
         signal(SIGPIPE, SIG_IGN)  // a FIFO reader or HTTP client that leaves must not kill the daemon
+        signal(SIGXFSZ, SIG_IGN)  // a file size limit is a failed write (EFBIG), retried, not a death
+        Self.raiseOpenFileLimit()
         MetricsEndpoint.bootstrap()
         self.settings = settings
         self.logger = logger
@@ -55,6 +57,15 @@ public final class Daemon: Sendable {
         newAdminToken = try AdminBootstrap.ensureAdmin(store: store, settings: settings)
     }
 
+    /// Every SSE client, agent pipe and watched file is a descriptor: the soft
+    /// limit (often 1,024) goes up to the hard one.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     /// Runs until SIGTERM or SIGINT (or ``shutdown()``), then stops gracefully.
     /// `onListening` is told the HTTP port once the server accepts connections.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
@@ -65,7 +76,7 @@ public final class Daemon: Sendable {
         let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, broadcaster: broadcaster))
+        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Takes job files from the spool, one at a time in the order they arrive.
 ///
@@ -23,6 +24,10 @@ public final class Intake: Service, Sendable {
     private let defaultUser: String?
     private let onAccepted: @Sendable () -> Void
     private let logger: Logger
+    private let problemState = Mutex<String?>(nil)
+
+    /// Set when no job file can arrive (the spool folder removed).
+    public var problem: String? { problemState.withLock { $0 } }
 
     public init(spool: Spool, writer: Writer, defaultUser: String?, logger: Logger,
                 onAccepted: @escaping @Sendable () -> Void) {
@@ -44,7 +49,9 @@ public final class Intake: Service, Sendable {
             if event.isOverflow {
                 feed.yield(nil)
             } else if event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {
-                logger.critical("the spool folder \(event.directory) was removed or moved: no job file can arrive until the daemon restarts")
+                let problem = "the spool folder \(event.directory) was removed or moved: no job file can arrive until the daemon restarts"
+                self.problemState.withLock { $0 = problem }
+                logger.critical("\(problem)")
             } else if event.name.isEmpty {
                 return
             } else if event.has(IN_CREATE) {
@@ -56,17 +63,43 @@ public final class Intake: Service, Sendable {
                 feed.yield(event.name)
             }
         }
-        await sweep()
+        var retry = Retry(feed: feed)
+        await sweep(&retry)
         for await name in names.cancelOnGracefulShutdown() {
-            if let name { await take(name) } else { await sweep() }
+            if let name {
+                if await take(name) { retry = Retry(feed: feed) } else { retry.later(name) }
+            } else {
+                await sweep(&retry)
+            }
         }
         await Inotify.shared.unwatch(handle)
     }
 
     /// Everything in `incoming/`, oldest first: at start, and after an
     /// inotify overflow lost events.
-    private func sweep() async {
-        for name in spool.waiting() { await take(name) }
+    private func sweep(_ retry: inout Retry) async {
+        for name in spool.waiting() where await !take(name) { retry.later(name) }
+    }
+
+    /// Files that could not be claimed for a reason of the daemon's (the
+    /// database refusing writes: a full disk) stay in `incoming/` and are
+    /// tried again, at growing intervals, until the claim goes through.
+    struct Retry {
+        let feed: AsyncStream<String?>.Continuation
+        private var delay: Duration = .milliseconds(250)
+
+        init(feed: AsyncStream<String?>.Continuation) {
+            self.feed = feed
+        }
+
+        mutating func later(_ name: String) {
+            let (wait, feed) = (delay, feed)
+            delay = min(delay * 2, .seconds(10))
+            Task {
+                try? await Task.sleep(for: wait)
+                feed.yield(name)
+            }
+        }
     }
 
     /// Finishes the claims a crash interrupted (see the type's comment).
@@ -85,21 +118,24 @@ public final class Intake: Service, Sendable {
         }
     }
 
-    private func take(_ name: String) async {
-        guard !JobFile.isIgnored(name) else { return }
+    /// Takes or rejects one file; false when it stays for a reason of the daemon's.
+    private func take(_ name: String) async -> Bool {
+        guard !JobFile.isIgnored(name) else { return true }
         switch spool.read(name) {
         case .vanished, .busy:
-            return
+            return true
         case .refused(let rejection):
-            await reject(name, rejection)
+            return await reject(name, rejection)
         case .taken(let file):
             do {
                 let request = try JobFile.parse(name: name, bytes: file.bytes)
                 try await accept(name, request, inode: file.inode)
+                return true
             } catch let rejection as Rejection {
-                await reject(name, rejection)
+                return await reject(name, rejection)
             } catch {
-                logger.error("could not take \(name), it stays in incoming/: \(error)")
+                logger.error("could not take \(name), it stays in incoming/ and will be tried again: \(error)")
+                return false
             }
         }
     }
@@ -127,15 +163,23 @@ public final class Intake: Service, Sendable {
         try await writer.perform { db, _ in try JobWrites.markFiled(db, job: job) }
     }
 
-    private func reject(_ name: String, _ rejection: Rejection) async {
+    /// Files a rejected file; false when it could not be moved (it stays to be judged again).
+    private func reject(_ name: String, _ rejection: Rejection) async -> Bool {
+        let target: String
         do {
-            let target = try spool.reject(name, rejection)
-            logger.notice("rejected \(name): \(rejection.reason)")
+            target = try spool.reject(name, rejection)
+        } catch {
+            logger.error("could not reject \(name), it stays in incoming/: \(error)")
+            return false
+        }
+        logger.notice("rejected \(name): \(rejection.reason)")
+        do {
             try await writer.perform { db, events in
                 try JobWrites.rejected(db, name: target, reason: rejection.reason, events: &events)
             }
         } catch {
-            logger.error("could not reject \(name): \(error)")
+            logger.error("could not record the rejection of \(name): \(error)")
         }
+        return true
     }
 }

@@ -59,6 +59,7 @@ public final class Writer: Service, Sendable {
     private let pool: DatabasePool
     private let publish: @Sendable ([Event]) -> Void
     private let logger: Logger
+    private let failure = Mutex<String?>(nil)
     private let state = Mutex(State())
     private let maxBatch: Int
     private let highWater: Int
@@ -95,6 +96,9 @@ public final class Writer: Service, Sendable {
             }
         }
     }
+
+    /// Why commits are failing right now (a full disk), if they are.
+    public var problem: String? { failure.withLock { $0 } }
 
     /// Runs `body` in the next batch's transaction (in its own savepoint) and
     /// returns its result once the transaction has committed. Events appended
@@ -194,8 +198,10 @@ public final class Writer: Service, Sendable {
                 batchRows.record(batch.count)
                 publish(events)
                 for done in completions { done() }
+                if failure.withLock({ $0.take() }) != nil { logger.notice("database writes succeed again") }
                 return
             } catch {
+                failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(error)" }
                 logger.error("database write failed, will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))

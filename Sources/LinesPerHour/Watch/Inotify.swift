@@ -13,11 +13,19 @@ public struct WatchEvent: Sendable, Equatable {
     /// For a rename inside the watched tree: the entry's old path. The event
     /// is then its `IN_MOVED_TO` half.
     public var movedFrom: String?
+    /// Set when folders under `directory` could not be watched (the watch
+    /// limit, a permission): why. Changes there are only seen by a rescan.
+    public var unwatched: String?
 
     public var path: String { name.isEmpty ? directory : directory + "/" + name }
     public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
     public var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
     public func has(_ flag: Int32) -> Bool { mask & UInt32(flag) != 0 }
+
+    static func unwatched(_ directory: String, _ failures: [DaemonError]) -> WatchEvent {
+        let more = failures.count > 1 ? " (and \(failures.count - 1) more folders)" : ""
+        return WatchEvent(directory: directory, name: "", mask: 0, cookie: 0, unwatched: failures[0].description + more)
+    }
 }
 
 /// The daemon's one door to inotify, through libinotifytools.
@@ -35,7 +43,10 @@ public struct WatchEvent: Sendable, Equatable {
 /// rename inside a tree are paired (the kernel queues them together) and
 /// delivered as one event, and libinotifytools' path bookkeeping is moved
 /// with a renamed folder. Folders are found with `lstat`: a symlink is never
-/// followed.
+/// followed. A folder that cannot be watched (the watch limit reached) is
+/// reported to the handler as an `unwatched` event, never skipped in silence;
+/// ``watchAgain(_:)`` retries every folder of a tree, and brings back a tree
+/// whose top was removed and made again.
 ///
 /// libinotifytools exposes no descriptor to poll, so requests from other
 /// threads wake the owner thread by touching (`fchmod`) an unlinked temporary
@@ -53,6 +64,7 @@ public final class Inotify: Sendable {
     private enum Request: Sendable {
         case add(id: Int, directory: String, mask: UInt32, recursive: Bool, handler: Handler, done: @Sendable (Result<Int, DaemonError>) -> Void)
         case remove(Handle, done: @Sendable () -> Void)
+        case again(Handle, done: @Sendable ([DaemonError]) -> Void)
     }
 
     private struct Root {
@@ -111,6 +123,12 @@ public final class Inotify: Sendable {
                       handler: handler) { c.resume(returning: $0) })
         }
         return (Handle(id: id), try result.get())
+    }
+
+    /// Watches every folder of the handle's tree that is not watched yet;
+    /// returns why some still cannot be.
+    public func watchAgain(_ handle: Handle) async -> [DaemonError] {
+        await withCheckedContinuation { c in send(.again(handle) { c.resume(returning: $0) }) }
     }
 
     public func unwatch(_ handle: Handle) async {
@@ -183,9 +201,15 @@ public final class Inotify: Sendable {
                     unwatchFolders(under: event.path, in: &roots[id]!)
                 }
             } else if roots[id]!.recursive && event.isDirectory && (event.has(IN_CREATE) || event.has(IN_MOVED_TO)) {
-                _ = watchTree(event.path, in: &roots[id]!)
+                let failures = watchTree(event.path, in: &roots[id]!)
+                roots[id]!.handler(event)
+                if !failures.isEmpty { roots[id]!.handler(.unwatched(event.path, failures)) }
+                continue
             } else if event.isDirectory && event.has(IN_DELETE) {
                 roots[id]!.folders = roots[id]!.folders.filter { $0 != event.path && !$0.hasPrefix(event.path + "/") }
+            } else if event.name.isEmpty && directory == roots[id]!.directory && (event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF)) {
+                // The top is gone (a moved tree would still report under its old paths): nothing is watched until ``watchAgain(_:)``.
+                unwatchFolders(under: directory, in: &roots[id]!)
             }
             roots[id]!.handler(event)
         }
@@ -204,13 +228,23 @@ public final class Inotify: Sendable {
             switch request {
             case let .add(id, directory, mask, recursive, handler, done):
                 var root = Root(directory: directory, mask: mask, recursive: recursive, handler: handler, folders: [])
-                if let failure = recursive ? watchTree(directory, in: &root) : watchFolder(directory, in: &root) {
+                let failures = watchAll(&root)
+                guard root.folders.contains(directory) else {
                     unwatchFolders(under: directory, in: &root)
-                    done(.failure(failure))
-                } else {
-                    roots[id] = root
-                    done(.success(root.folders.count))
+                    done(.failure(failures[0]))
+                    continue
                 }
+                roots[id] = root
+                done(.success(root.folders.count))
+                if !failures.isEmpty { handler(.unwatched(directory, failures)) }
+            case let .again(handle, done):
+                guard var root = roots[handle.id] else {
+                    done([])
+                    continue
+                }
+                let failures = watchAll(&root)
+                roots[handle.id] = root
+                done(failures)
             case let .remove(handle, done):
                 if var root = roots.removeValue(forKey: handle.id) {
                     unwatchFolders(under: root.directory, in: &root)
@@ -220,13 +254,20 @@ public final class Inotify: Sendable {
         }
     }
 
-    /// Watches a folder and every folder under it (never through a symlink).
-    private func watchTree(_ top: String, in root: inout Root) -> DaemonError? {
+    /// Watches the root's folder, and its tree when it is recursive.
+    private func watchAll(_ root: inout Root) -> [DaemonError] {
+        root.recursive ? watchTree(root.directory, in: &root) : watchFolder(root.directory, in: &root).map { [$0] } ?? []
+    }
+
+    /// Watches a folder and every folder under it (never through a symlink);
+    /// returns why some could not be (their subfolders are not tried).
+    private func watchTree(_ top: String, in root: inout Root) -> [DaemonError] {
+        var failures: [DaemonError] = []
         var stack = [top]
         while let folder = stack.popLast() {
             if let failure = watchFolder(folder, in: &root) {
-                if folder == top { return failure }
-                continue  // a folder that vanished meanwhile
+                failures.append(failure)
+                continue
             }
             guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             for name in entries {
@@ -235,12 +276,14 @@ public final class Inotify: Sendable {
                 if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { stack.append(path) }
             }
         }
-        return nil
+        return failures
     }
 
+    /// Nil when watched, or when a folder below the top vanished meanwhile (nothing to watch).
     private func watchFolder(_ folder: String, in root: inout Root) -> DaemonError? {
         guard inotifytools_watch_file(folder, Int32(bitPattern: root.mask | UInt32(IN_DONT_FOLLOW | IN_ONLYDIR))) != 0 else {
             let err = inotifytools_error()
+            if (err == ENOENT || err == ENOTDIR) && folder != root.directory { return nil }
             let hint = err == ENOSPC ? " (the inotify watch limit, fs.inotify.max_user_watches, is reached)" : ""
             return DaemonError("cannot watch \(folder): \(String(cString: strerror(err)))\(hint)")
         }

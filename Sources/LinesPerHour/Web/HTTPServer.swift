@@ -6,13 +6,23 @@ import Logging
 /// Every route but `/healthz` (and `/metrics`, which carries no user data)
 /// needs a token; a `user` sees only their own jobs, logs, artifacts and
 /// events, and another user's look like missing ones (404).
+/// The answer of `/healthz`.
+struct Health: Codable, Sendable {
+    var status: String
+    var problems: [String]
+}
+
 enum HTTPServer {
     struct Dependencies: Sendable {
         var store: Store
         var writer: Writer
         var executor: Executor
         var intake: Intake
+        var index: ArtifactIndex
         var broadcaster: Broadcaster
+
+        /// What keeps the daemon from doing all of its work right now.
+        var problems: [String] { [writer.problem, index.problem, intake.problem].compactMap { $0 } }
     }
 
     /// Request bodies larger than this are refused with 413.
@@ -20,7 +30,11 @@ enum HTTPServer {
 
     static func router(_ deps: Dependencies) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
-        router.get("/healthz") { _, _ in JSONBody(value: ["status": "ok"]) }
+        // Alive either way (200); "degraded" names what is failing: a full disk, folders inotify cannot watch.
+        router.get("/healthz") { _, _ in
+            let problems = deps.problems
+            return JSONBody(value: Health(status: problems.isEmpty ? "ok" : "degraded", problems: problems))
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: try MetricsEndpoint.render(deps.store))))

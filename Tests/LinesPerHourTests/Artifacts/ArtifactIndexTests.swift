@@ -125,4 +125,29 @@ import Testing
         #expect(notes.contains { $0.contains("(start)") && $0.contains("1 removed") })
         try await second.stop()
     }
+
+    /// The seed's "path mismatch": a vanished `generated_projects/` is a loud
+    /// error, not silence, and the folder made again is watched again.
+    @Test func aRemovedProjectsFolderIsALoudErrorAndIsWatchedAgainOnceMadeAgain() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo made > made.txt"])
+        let root = d.daemon.settings.projects
+        try write(root + "/Before/a.txt", "a\n")
+        try await eventually("a.txt indexed") { try rows(d, "Before") == ["a.txt": 1] }
+        try FileManager.default.removeItem(atPath: root)
+        try await eventually("the index to say what it cannot see") { d.daemon.index.problem != nil }
+        let errors = try await d.store.pool.read {
+            try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'logs' AND level = 'error'")
+        }
+        #expect(errors.contains { $0.contains("\(root) was removed or moved") })
+        // A job makes the folder again; its file is found and counted before it ends.
+        try d.drop("Back.md", "x")
+        let job = try await d.finished(try await d.jobID(forSpoolFile: "Back.md"))
+        #expect(job.status == .completed && job.linesWritten == 1)
+        try await eventually("watched again") { d.daemon.index.problem == nil }
+        #expect(try rows(d, "Before").isEmpty)
+        // Live again: a file written now is indexed.
+        try write(root + "/Back/later.txt", "1\n2\n")
+        try await eventually("later.txt indexed") { try rows(d, "Back")["later.txt"] == 2 }
+        try await d.stop()
+    }
 }

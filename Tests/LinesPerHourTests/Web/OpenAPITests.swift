@@ -20,7 +20,7 @@ import FoundationNetworking
         let paths = try #require(try await document(d)["paths"] as? [String: [String: Any]])
         let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
         let intake = Intake(spool: d.spool, writer: d.daemon.writer, defaultUser: nil, logger: Logger(label: "t")) {}
-        let router = HTTPServer.router(.init(store: d.store, writer: d.daemon.writer, executor: d.daemon.executor, intake: intake, broadcaster: d.daemon.broadcaster))
+        let router = HTTPServer.router(.init(store: d.store, writer: d.daemon.writer, executor: d.daemon.executor, intake: intake, index: d.daemon.index, broadcaster: d.daemon.broadcaster))
         let routed = Set(router.routes.map { route in
             let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             return "\(route.method.rawValue) /" + path.joined(separator: "/")
