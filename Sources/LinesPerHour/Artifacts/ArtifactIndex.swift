@@ -203,7 +203,12 @@ public final class ArtifactIndex: Service, Sendable {
             }
             for job in exhausted { running.control(of: job)?.stop(.creditsExhausted) }
         } catch {
-            logger.error("could not record \(changes.count) artifact changes: \(error)")
+            // The database refused (a full disk): a later rescan finds the same changes again.
+            logger.error("could not record \(changes.count) artifact changes, rescanning in \(Self.degradedRescan): \(error)")
+            Task { [self] in
+                try await Task.sleep(for: Self.degradedRescan)
+                enqueue(.rescan(reason: "after a refused write"))
+            }
         }
         if throttle.needsFlush() {
             Task { [self] in

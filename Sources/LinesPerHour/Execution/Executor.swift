@@ -77,7 +77,13 @@ public final class Executor: Service, Sendable {
                 running.begin(project: job.project, job: job.id, control: control)
                 group.addTask { await self.execute(job, control) }
             } catch {
-                logger.error("cannot start job \(next.id): \(error)")
+                // The database refused (a full disk): the job stays pending and is tried again.
+                logger.error("cannot start job \(next.id), trying again shortly: \(error)")
+                Task {
+                    try await Task.sleep(for: .seconds(1))
+                    wake()
+                }
+                return
             }
         }
     }
@@ -98,13 +104,26 @@ public final class Executor: Service, Sendable {
         // Every file the agent wrote is indexed and counted before the status changes.
         await index.barrier(project: job.project)
         let (status, reason, code) = judge(end, control.stopReason)
-        do {
-            try await writer.perform { db, events in
-                _ = try ArtifactWrites.settle(db, job: job.id)
-                try JobWrites.finish(db, job: job.id, status: status, reason: reason, exitCode: code, events: &events)
+        await recordEnd(of: job.id, status: status, reason: reason, exitCode: code)
+    }
+
+    /// A job's end is recorded whatever it takes: tried again while the
+    /// database refuses it, given up only at shutdown (the next start then
+    /// fails the job as interrupted).
+    private func recordEnd(of job: Int64, status: JobStatus, reason: String?, exitCode: Int32?) async {
+        var delay: Duration = .milliseconds(250)
+        while true {
+            do {
+                try await writer.perform { db, events in
+                    _ = try ArtifactWrites.settle(db, job: job)
+                    try JobWrites.finish(db, job: job, status: status, reason: reason, exitCode: exitCode, events: &events)
+                }
+                return
+            } catch {
+                logger.error("cannot record the end of job \(job), trying again: \(error)")
+                guard !Task.isShuttingDownGracefully, (try? await Task.sleep(for: delay)) != nil else { return }
+                delay = min(delay * 2, .seconds(5))
             }
-        } catch {
-            logger.error("cannot record the end of job \(job.id): \(error)")
         }
     }
 
@@ -131,7 +150,7 @@ public final class Executor: Service, Sendable {
         for command in launch.steps {
             let process = AgentProcess(command: command, directory: directory, environment: environment,
                                        specificationFile: launch.specificationOnStdin ? specFile : nil)
-            try await writer.perform { db, events in
+            _ = try? await writer.perform { db, events in
                 events.append(try Journal.systemLine(db, job: job.id, "running: \(AgentProcess.commandLine(command))", level: .info))
             }
             end = await process.run(control: control, onStart: { pid in

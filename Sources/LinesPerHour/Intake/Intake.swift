@@ -26,7 +26,7 @@ public final class Intake: Service, Sendable {
     private let logger: Logger
     private let problemState = Mutex<String?>(nil)
 
-    /// Set when no job file can arrive (the spool folder removed).
+    /// Set while job files cannot be taken: the spool folder removed, the database refusing claims.
     public var problem: String? { problemState.withLock { $0 } }
 
     public init(spool: Spool, writer: Writer, defaultUser: String?, logger: Logger,
@@ -130,11 +130,13 @@ public final class Intake: Service, Sendable {
             do {
                 let request = try JobFile.parse(name: name, bytes: file.bytes)
                 try await accept(name, request, inode: file.inode)
+                if problemState.withLock({ $0.take() }) != nil { logger.notice("job files are taken again") }
                 return true
             } catch let rejection as Rejection {
                 return await reject(name, rejection)
             } catch {
-                logger.error("could not take \(name), it stays in incoming/ and will be tried again: \(error)")
+                problemState.withLock { $0 = "job files wait in incoming/: the database refuses them (they are tried again): \(error)" }
+                logger.error("could not take \(name), it stays in incoming/ and is tried again: \(error)")
                 return false
             }
         }

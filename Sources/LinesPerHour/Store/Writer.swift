@@ -21,6 +21,15 @@ import Synchronization
 /// Producers that outrun the disk are held back (``append(_:)`` suspends above
 /// `highWater` queued rows), which in turn stops the reading of an agent's
 /// pipe: memory stays bounded and no line is dropped.
+///
+/// A commit the database refuses (a full disk) answers its units of work with
+/// the error at once: nothing of theirs was stored, and their callers keep
+/// what they were storing and try again (a job file stays in `incoming/`, an
+/// HTTP client gets 503). Log lines have no caller to answer: they are
+/// retried with back-off for as long as it takes, holding the agents back,
+/// except once shutdown was asked for: then, after ``shutdownPatience``, they
+/// are given up, loudly, so a stop is not held forever (it is then what a
+/// `kill -9` would be, which the daemon recovers from at its next start).
 public final class Writer: Service, Sendable {
     /// One line of a job's log, before it has a row id.
     public struct LogRow: Sendable {
@@ -45,8 +54,11 @@ public final class Writer: Service, Sendable {
 
     enum Operation: Sendable {
         case log(LogRow)
-        case work(Work)
+        /// `fail` answers the caller when the work is given up, never run.
+        case work(Work, fail: @Sendable (any Error) -> Void)
     }
+
+    static let shutdownPatience: Duration = .seconds(10)
 
     struct State: ~Copyable {
         var queue: [Operation] = []
@@ -123,7 +135,7 @@ public final class Writer: Service, Sendable {
             }
             let accepted = state.withLock { s -> Bool in
                 guard !s.finished else { return false }
-                s.queue.append(.work(work))
+                s.queue.append(.work(work, fail: { c.resume(throwing: $0) }))
                 Self.wakeDrainer(&s)
                 return true
             }
@@ -188,7 +200,9 @@ public final class Writer: Service, Sendable {
     /// Commits a batch, retrying (with back-off) while the database refuses,
     /// for instance on a full disk: what was accepted is kept, not dropped.
     private func commitUntilDurable(_ batch: [Operation]) async {
+        var batch = batch
         var delay: Duration = .milliseconds(50)
+        var failingSince: ContinuousClock.Instant?
         while true {
             do {
                 let start = ContinuousClock.now
@@ -202,11 +216,45 @@ public final class Writer: Service, Sendable {
                 return
             } catch {
                 failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(error)" }
+                batch = answer(batch, error)
+                guard !batch.isEmpty else { return }
                 logger.error("database write failed, will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
+                let since = failingSince ?? .now
+                failingSince = since
+                if state.withLock({ $0.closing }) && ContinuousClock.now - since > Self.shutdownPatience {
+                    return abandon(batch, because: error)
+                }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
+    }
+
+    /// Fails the units of work of a refused batch; returns its log lines, to retry.
+    private func answer(_ batch: [Operation], _ error: any Error) -> [Operation] {
+        batch.filter { operation in
+            guard case .work(_, let fail) = operation else { return true }
+            fail(error)
+            return false
+        }
+    }
+
+    /// Gives up the log lines of a batch and everything still queued: shutdown cannot wait for the disk forever.
+    private func abandon(_ batch: [Operation], because error: any Error) {
+        let rest = state.withLock { s in
+            defer {
+                s.queue.removeAll()
+                s.finished = true
+                for waiter in s.roomWaiters { waiter.resume() }
+                s.roomWaiters.removeAll()
+            }
+            return s.queue
+        }
+        let lines = batch.count + answer(rest, error).count
+        logger.critical("""
+            shutting down with the database refusing writes for over \(Self.shutdownPatience): \(lines) log lines are given up \
+            (their jobs fail at the next start): \(error)
+            """)
     }
 
     /// Runs on GRDB's writer queue, never on a Swift concurrency thread.
@@ -226,7 +274,7 @@ public final class Writer: Service, Sendable {
                     events.append(Event(id: db.lastInsertedRowID, stream: .log, jobID: row.jobID, level: row.level,
                                         text: row.message, timestamp: row.timestamp, source: row.source.rawValue))
                     lines += 1
-                case .work(let work):
+                case .work(let work, _):
                     completions.append(work(db, &events))
                 }
             }

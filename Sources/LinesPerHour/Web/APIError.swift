@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 
 /// Every API error: `{"error": "…"}` with the fitting status.
@@ -25,5 +26,19 @@ struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONCoding.encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// A database that refuses a write (a full disk) or has stopped answers 503:
+/// nothing was stored, and the same request may be sent again.
+struct StoreUnavailable<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as DatabaseError {
+            throw APIError(.serviceUnavailable, "the database refuses writes now, nothing was stored; try again later: \(error.message ?? "\(error.resultCode)")")
+        } catch let error as StoreError {
+            throw APIError(.serviceUnavailable, "\(error)")
+        }
     }
 }

@@ -40,7 +40,7 @@ enum HTTPServer {
                      body: .init(byteBuffer: ByteBuffer(bytes: try MetricsEndpoint.render(deps.store))))
         }
         StaticRoutes.add(to: router, store: deps.store)
-        let api = router.group().add(middleware: BearerAuth(store: deps.store))
+        let api = router.group().add(middleware: StoreUnavailable()).add(middleware: BearerAuth(store: deps.store))
         JobRoutes.add(to: api, deps)
         ResourceRoutes.add(to: api, deps)
         StreamRoutes.add(to: api, deps)
