@@ -130,6 +130,11 @@ public final class Executor: Service, Sendable {
     private func runAgent(_ job: Job, _ control: AgentControl) async throws -> AgentEnd {
         let directory = settings.projectsDirectory + "/" + job.project
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A symlink put there would run the agent, and write its files, outside the projects folder.
+        var st = stat()
+        guard lstat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw DaemonError("the project folder \(directory) is a symlink or not a folder: refusing to run an agent through it")
+        }
         // The index watches the folder before the agent writes its first file into it.
         await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
