@@ -16,6 +16,7 @@ run: build
 
 # Every test: the Swift suites, the dashboard in a real headless browser,
 # the speckit profile through the real specify-cli, a full disk and the inotify watch limit,
+# malformed and slow HTTP clients and 1,000 SSE clients that never read,
 # 200 kill -9 cycles of the real daemon under load, schemathesis against the
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
 test: deps
@@ -24,6 +25,7 @@ test: deps
 	scripts/speckit-test.sh
 	python3 Tests/Reliability/crash_test.py .build/debug/lph --cycles 200
 	python3 Tests/Reliability/limits_test.py .build/debug/lph
+	python3 Tests/Reliability/http_abuse_test.py .build/debug/lph
 	scripts/api-fuzz-test.sh
 	python3 bench/run.py --quick .build/debug/lph
 

@@ -17,6 +17,8 @@ struct Serve: AsyncParsableCommand {
     var stateDir = ".lph"
     @Option(help: "Where the HTTP server listens, HOST:PORT.")
     var listen = "127.0.0.1:8050"
+    @Option(help: "Seconds after which an HTTP connection with no request in progress is closed (slow or silent clients).")
+    var idleTimeout = 30.0
     @Option(help: "How many jobs run at once.")
     var maxJobs = 2
     @Option(help: "The agent command line, split as a shell splits words (default: this program's demo agent).")
@@ -58,6 +60,8 @@ struct Serve: AsyncParsableCommand {
         (settings.host, settings.port) = try hostAndPort()
         guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
         settings.maxJobs = maxJobs
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
+        settings.idleTimeout = .seconds(idleTimeout)
         guard let format = FifoSink.Format(rawValue: fifoFormat) else { throw ValidationError("--fifo-format is text or json") }
         settings.fifoFormat = format
         settings.defaultUser = defaultUser

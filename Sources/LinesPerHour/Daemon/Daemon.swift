@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -79,6 +80,7 @@ public final class Daemon: Sendable {
         let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster))
         let http = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger

@@ -10,6 +10,9 @@ public struct Settings: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (the tests do).
     public var port = 8050
+    /// An HTTP connection with no request in progress (one whose headers never
+    /// finish arriving, too) is closed after this long: a slow client holds nothing for ever.
+    public var idleTimeout: Duration = .seconds(30)
     public var maxJobs = 2
     /// The agent command line, already split into words.
     public var agent: [String]

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The HTTP port under abuse, on the real `lph serve`:
+
+- raw junk, oversized headers (a 100 KiB header, 2,000 header fields),
+  bad request lines and lengths, each on its own connection;
+- slowloris: 200 connections that send a request's headers a byte at a time
+  and never finish them, closed by the daemon after its idle time-out;
+- 1,000 SSE connections that never read a byte while a job prints 50,000
+  lines: a reading client still gets every line in order, and the daemon's
+  peak memory is reported.
+
+After each, the daemon must still answer. Prints the figures.
+Usage: python3 Tests/Reliability/http_abuse_test.py PATH-TO-LPH
+"""
+import json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
+
+IDLE = 3  # --idle-timeout for this test, seconds
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return s
+
+
+def answer(s):
+    """The status code the daemon answered on this socket, or None if it closed without one."""
+    try:
+        data = s.recv(4096)
+    except (ConnectionResetError, socket.timeout):
+        return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    return int(m.group(1)) if m else None
+
+
+def healthy(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+        return r.status == 200
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def malformed(port):
+    requests = [
+        b"\x00\x01\x02garbage\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100 * 1024 + b"\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(2000)) + b"\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"\r\n\r\n\r\n",
+    ]
+    rng = random.Random(1)
+    requests += [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))) for _ in range(190)]
+    answered_5xx = 0
+    for raw in requests:
+        s = connect(port)
+        try:
+            s.sendall(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon hung up first: fine
+        status = answer(s)
+        s.close()
+        answered_5xx += status is not None and status >= 500
+    check(answered_5xx == 0, f"{len(requests)} malformed requests: none answered 5xx")
+    check(healthy(port), "still serving after the malformed requests")
+    return len(requests)
+
+
+def slowloris(port, count=200):
+    sockets = [connect(port) for _ in range(count)]
+    started = time.monotonic()
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    closed = set()
+    sent = 0
+    while len(closed) < count and time.monotonic() - started < IDLE + 30:
+        for i, s in enumerate(sockets):
+            if i in closed:
+                continue
+            try:
+                s.sendall(head[sent:sent + 1] if sent < len(head) else b"a")
+                s.settimeout(0.001)
+                if s.recv(1) == b"":
+                    closed.add(i)
+            except socket.timeout:
+                pass
+            except OSError:
+                closed.add(i)
+        sent += 1
+        check_serving = healthy(port)
+        if not check_serving:
+            raise AssertionError("the daemon stopped answering under slowloris")
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started
+    for s in sockets:
+        s.close()
+    check(len(closed) == count, f"{count} slowloris connections closed by the daemon after {elapsed:.1f} s (idle time-out {IDLE} s), "
+                                "other requests served meanwhile")
+    return count
+
+
+def never_reading_clients(lph_pid, port, token, root, count=1000, lines=50_000):
+    request = b"GET /streams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n"
+    idle = []
+    for _ in range(count):
+        s = connect(port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(request)
+        idle.append(s)
+    before = peak_rss_mib(lph_pid)
+    incoming = os.path.join(root, "Spool", "incoming")
+    with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
+        json.dump({"project": "Flood", "specification": f"print {lines} lines"}, f)
+    os.rename(os.path.join(incoming, ".flood.tmp"), os.path.join(incoming, "flood.json"))
+    job = None
+    deadline = time.monotonic() + 60
+    while job is None and time.monotonic() < deadline:
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/jobs?project=Flood",
+                                                           headers={"Authorization": f"Bearer {token}"}), timeout=10) as r:
+            found = json.load(r)
+        job = found[0]["id"] if found else None
+        time.sleep(0.05)
+    seen = []
+    stream = urllib.request.Request(f"http://127.0.0.1:{port}/jobs/{job}/logs/stream", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(stream, timeout=120) as r:
+        for raw in r:
+            if raw.startswith(b"event: end"):
+                break
+            m = re.match(rb'data: .*"text":"n (\d+)"', raw)
+            if m:
+                seen.append(int(m.group(1)))
+    check(seen == list(range(1, lines + 1)), f"a reading client got all {lines} lines in order beside {count} clients that never read")
+    check(healthy(port), "still serving")
+    peak = peak_rss_mib(lph_pid)
+    for s in idle:
+        s.close()
+    print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients (before the flood: {before:.0f} MiB)")
+    return peak
+
+
+def main():
+    lph = os.path.abspath(sys.argv[1])
+    root = tempfile.mkdtemp(prefix="lph-abuse.")
+    agent = os.path.join(root, "agent.sh")
+    with open(agent, "w") as f:
+        f.write("#!/bin/sh\nseq -f 'n %g' 1 50000\n")
+    os.chmod(agent, 0o755)
+    port = free_port()
+    daemon = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--agent", agent, "--idle-timeout", str(IDLE)],
+                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
+        threading.Thread(target=daemon.stdout.read, daemon=True).start()
+        tried = malformed(port)
+        slow = slowloris(port)
+        peak = never_reading_clients(daemon.pid, port, token, root)
+        print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, 1000 never-reading SSE clients "
+              f"(peak RSS {peak:.0f} MiB); the daemon served throughout")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
