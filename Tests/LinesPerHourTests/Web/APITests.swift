@@ -167,12 +167,22 @@ import FoundationNetworking
             ("GET", "/users", [401, 401, 403, 403, 200]),
             ("POST", "/users/\(ownerID)/credits", [401, 401, 403, 403, 200]),
             ("POST", "/projects/Own/jobs", [401, 401, 403, 201, 201]),
+            ("POST", "/users", [401, 401, 403, 403, 201]),
+            ("GET", "/projects/Own/knowledge", [401, 401, 404, 200, 200]),
+            ("GET", "/insights", [401, 401, 200, 200, 200]),
+            ("GET", "/streams", [401, 401, 200, 200, 200]),
+            ("GET", "/streams/logs", [401, 401, 200, 200, 200]),
         ]
         for (method, path, expected) in table {
             for (token, status) in zip([nil, "lph_forged", other, owner, admin], expected) {
-                let body: [String: Any]? = method != "POST" ? nil : path.hasSuffix("/credits") ? ["line_credits": 100] : ["specification": "x"]
+                let body: [String: Any]? = switch (method, path) {
+                case ("GET", _): nil
+                case (_, "/users"): ["email": "new@example.com"]
+                case (_, let p) where p.hasSuffix("/credits"): ["line_credits": 100]
+                default: ["specification": "x"]
+                }
                 let answer: Int
-                if path.hasSuffix("/stream") {
+                if path.contains("/stream") {
                     let client = try SSEClient(port: d.port, path: path, token: token)
                     try await eventually("a status line") { client.status != 0 }
                     answer = client.status
