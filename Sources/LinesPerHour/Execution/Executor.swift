@@ -128,13 +128,7 @@ public final class Executor: Service, Sendable {
     }
 
     private func runAgent(_ job: Job, _ control: AgentControl) async throws -> AgentEnd {
-        let directory = settings.projectsDirectory + "/" + job.project
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // A symlink put there would run the agent, and write its files, outside the projects folder.
-        var st = stat()
-        guard lstat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
-            throw DaemonError("the project folder \(directory) is a symlink or not a folder: refusing to run an agent through it")
-        }
+        let directory = try projectFolder(job.project)
         // The index watches the folder before the agent writes its first file into it.
         await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
@@ -149,17 +143,35 @@ public final class Executor: Service, Sendable {
             }
         }
         defer { timer?.cancel() }
-        let phases = PhaseTracker(job: job.id, classifier: settings.classifier, format: launch.format)
+        return await run(launch, of: job.id, in: directory, environment: environment, specFile: specFile, control: control)
+    }
+
+    /// The job's folder, made if missing. A symlink put there would run the
+    /// agent, and write its files, outside the projects folder.
+    private func projectFolder(_ project: String) throws -> String {
+        let directory = settings.projectsDirectory + "/" + project
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var st = stat()
+        guard lstat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw DaemonError("the project folder \(directory) is a symlink or not a folder: refusing to run an agent through it")
+        }
+        return directory
+    }
+
+    /// Runs the launch's commands in turn, each logged first; the first that fails ends the job.
+    private func run(_ launch: AgentLaunch, of job: Int64, in directory: String, environment: [String: String],
+                     specFile: String, control: AgentControl) async -> AgentEnd {
+        let phases = PhaseTracker(job: job, classifier: settings.classifier, format: launch.format)
         let writer = self.writer
         var end = AgentEnd.exited(0)
         for command in launch.steps {
             let process = AgentProcess(command: command, directory: directory, environment: environment,
                                        specificationFile: launch.specificationOnStdin ? specFile : nil)
             _ = try? await writer.perform { db, events in
-                events.append(try Journal.systemLine(db, job: job.id, "running: \(AgentProcess.commandLine(command))", level: .info))
+                events.append(try Journal.systemLine(db, job: job, "running: \(AgentProcess.commandLine(command))", level: .info))
             }
             end = await process.run(control: control, onStart: { pid in
-                _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job.id, pgid: pid) }
+                _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job, pgid: pid) }
             }, lines: { lines, onStderr in
                 await phases.record(lines, onStderr: onStderr, writer: writer)
             })

@@ -127,12 +127,17 @@ enum JobWrites {
     // MARK: - The jobs stream
 
     /// A `jobs` stream row whose payload is the job's current state.
+    /// A `jobs` stream row: the job's JSON without its specification, which
+    /// never changes after submission (it is at `GET /jobs/{id}`) and, at up to
+    /// 1 MiB, would otherwise be stored and sent again with every progress event.
     static func jobEvent(_ db: Database, _ job: Int64, _ text: String) throws -> Event {
-        guard let row = try Job.fetchOne(db, sql: Job.selection + " WHERE jobs.id = ?", arguments: [job]) else {
+        guard let row = try Job.fetchOne(db, sql: Job.selection + " WHERE jobs.id = ?", arguments: [job]),
+              var fields = try JSONSerialization.jsonObject(with: JSONCoding.encoder.encode(row)) as? [String: Any] else {
             return try Journal.record(db, .jobs, text, job: job)
         }
-        let payload = String(decoding: try JSONCoding.encoder.encode(row), as: UTF8.self)
-        return try Journal.record(db, .jobs, text, job: job, payload: payload)
+        fields.removeValue(forKey: "specification")
+        let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        return try Journal.record(db, .jobs, text, job: job, payload: String(decoding: payload, as: UTF8.self))
     }
 }
 

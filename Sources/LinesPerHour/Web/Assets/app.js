@@ -150,7 +150,7 @@ function card(job) {
   button.dataset.job = job.id;
   button.dataset.status = job.status;
   button.setAttribute("aria-current", String(job.id === state.selected));
-  button.append(el("div", "title", `#${job.id} ${job.project}`),
+  button.append(el("div", "title", `#${job.id} ${job.project}` + (job.agent ? ` · ${job.agent}` : "")),
                 el("div", "meta", null, [el("span", null, job.user), el("span", null, age(job.created_at)),
                                          el("span", "lines", `${fmt(job.lines_written)} lines`), el("span", null, job.current_phase)]));
   button.addEventListener("click", () => select(job.id));
