@@ -63,6 +63,30 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
         """
 }
 
+extension Job {
+    /// As synthesized, except that `specification` may be absent: the `jobs`
+    /// stream's payloads leave it out (see ``JobWrites/jobEvent(_:_:_:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        project = try c.decode(String.self, forKey: .project)
+        user = try c.decode(String.self, forKey: .user)
+        specification = try c.decodeIfPresent(String.self, forKey: .specification) ?? ""
+        agent = try c.decodeIfPresent(AgentProfile.self, forKey: .agent)
+        status = try c.decode(JobStatus.self, forKey: .status)
+        currentPhase = try c.decode(Phase.self, forKey: .currentPhase)
+        linesWritten = try c.decode(Int64.self, forKey: .linesWritten)
+        tasksDone = try c.decode(Int64.self, forKey: .tasksDone)
+        tasksTotal = try c.decode(Int64.self, forKey: .tasksTotal)
+        exitCode = try c.decodeIfPresent(Int64.self, forKey: .exitCode)
+        failureReason = try c.decodeIfPresent(String.self, forKey: .failureReason)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
+        updatedAt = try c.decode(String.self, forKey: .updatedAt)
+    }
+}
+
 /// A row of `log_entries`.
 public struct LogEntry: Sendable, Codable, Equatable, FetchableRecord {
     public var id: Int64

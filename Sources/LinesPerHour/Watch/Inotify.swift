@@ -208,8 +208,13 @@ public final class Inotify: Sendable {
             } else if event.isDirectory && event.has(IN_DELETE) {
                 roots[id]!.folders = roots[id]!.folders.filter { $0 != event.path && !$0.hasPrefix(event.path + "/") }
             } else if event.name.isEmpty && directory == roots[id]!.directory && (event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF)) {
-                // The top is gone (a moved tree would still report under its old paths): nothing is watched until ``watchAgain(_:)``.
-                unwatchFolders(under: directory, in: &roots[id]!)
+                // The top is gone: nothing is watched until ``watchAgain(_:)``. A deleted tree's watches went
+                // with it; a moved one would still report under its old paths, so its watches are removed.
+                if event.has(IN_MOVE_SELF) {
+                    unwatchFolders(under: directory, in: &roots[id]!)
+                } else {
+                    roots[id]!.folders.removeAll()
+                }
             }
             roots[id]!.handler(event)
         }

@@ -91,4 +91,24 @@ import Testing
         try await d.stop()   // returns only once the server has drained
         try await eventually("every stream to end") { streams.allSatisfy(\.ended) }
     }
+
+    /// A `jobs` row is the job's state: the specification (up to 1 MiB, never
+    /// changing) is left out, or every progress event would store it again.
+    @Test func jobEventsCarryTheJobsStateWithoutItsSpecification() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo 'Phase: plan'"])
+        let specification = String(repeating: "s", count: 100_000)
+        try d.drop("Big.md", specification)
+        let job = try await d.finished(try await d.jobID(forSpoolFile: "Big.md"))
+        #expect(job.specification == specification)
+        let payloads = try await d.store.pool.read {
+            try String.fetchAll($0, sql: "SELECT payload FROM stream_messages WHERE stream_type = 'jobs' AND job_id = ?", arguments: [job.id])
+        }
+        #expect(payloads.count >= 3)
+        for payload in payloads {
+            #expect(payload.count < 2_000)
+            let state = try JSONCoding.decoder.decode(Job.self, from: Data(payload.utf8))
+            #expect(state.id == job.id && state.specification.isEmpty)
+        }
+        try await d.stop()
+    }
 }
