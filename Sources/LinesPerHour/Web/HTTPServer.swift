@@ -44,6 +44,7 @@ enum HTTPServer {
         JobRoutes.add(to: api, deps)
         ResourceRoutes.add(to: api, deps)
         StreamRoutes.add(to: api, deps)
+        router.add(middleware: MethodNotAllowed(router.routes))
         return router
     }
 

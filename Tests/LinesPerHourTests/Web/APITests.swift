@@ -122,6 +122,20 @@ import FoundationNetworking
         try await d.stop()
     }
 
+    @Test func aKnownPathAskedWithAnotherMethodIs405WithAllow() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let token = d.daemon.newAdminToken
+        for (method, path, allow) in [("DELETE", "/jobs/1", "GET"), ("PUT", "/projects/p/jobs", "POST"),
+                                      ("GET", "/jobs/7/cancel", "POST"), ("PATCH", "/users", "GET, POST")] {
+            let answer = try await call(d, method, path, token: token)
+            #expect(answer.status == 405, "\(method) \(path)")
+            #expect(answer.headers["Allow"] as? String == allow, "\(method) \(path)")
+        }
+        #expect(try await call(d, "GET", "/no/such/route", token: token).status == 404)
+        #expect(try await call(d, "DELETE", "/no/such/route", token: token).status == 404)
+        try await d.stop()
+    }
+
     @Test func junkOnTheSocketLeavesTheDaemonServing() async throws {
         let d = try await TestDaemon(agent: ["/bin/true"])
         for junk in ["\u{0}\u{1}\u{2}garbage\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "POST /jobs HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
