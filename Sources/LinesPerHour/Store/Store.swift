@@ -112,12 +112,28 @@ public final class Store: Sendable {
     /// `userID` limits them to that user's jobs.
     func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int = 1000) throws -> [Event] {
         try pool.read { db in
-            var filter = Filter("stream_type IN (" + streams.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")")
+            var filter = Self.journal(streams, userID: userID)
             filter.add("id > ?", after)
-            filter.add("job_id IN (SELECT id FROM jobs WHERE user_id = ?)", userID)
             return try Row.fetchAll(db, sql: "SELECT * FROM stream_messages" + filter.sql + " ORDER BY id LIMIT ?",
                                     arguments: filter.arguments(limit)).map(Event.init(journalRow:))
         }
+    }
+
+    /// The id after which only the last `count` rows of these streams follow
+    /// (0 when there are fewer): where a replay of just the recent past starts.
+    func journalTail(_ streams: [StreamName], count: Int, userID: Int64?) throws -> Int64 {
+        try pool.read { db in
+            let filter = Self.journal(streams, userID: userID)
+            return try Int64.fetchOne(db, sql: "SELECT id FROM stream_messages" + filter.sql + " ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                      arguments: filter.arguments(count)) ?? 0
+        }
+    }
+
+    /// The rows of these streams a user may see (nil: all).
+    private static func journal(_ streams: [StreamName], userID: Int64?) -> Filter {
+        var filter = Filter("stream_type IN (" + streams.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")")
+        filter.add("job_id IN (SELECT id FROM jobs WHERE user_id = ?)", userID)
+        return filter
     }
 
     /// A job's log lines after `after`, oldest first, as events.

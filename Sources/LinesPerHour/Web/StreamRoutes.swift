@@ -9,7 +9,8 @@ enum StreamRoutes {
             guard let type = context.parameters.get("type").flatMap(StreamName.init(rawValue:)), broadcast.contains(type) else {
                 throw APIError(.notFound, "no such stream; the streams are \(broadcast.map(\.rawValue).joined(separator: ", "))")
             }
-            return try sse(request, context) { user, after, writer in try await stream.journal([type], after: after, user: user, to: &writer) }
+            let after = try journalStart(request, [type], context, deps.store)
+            return try sse(request, context) { user, writer in try await stream.journal([type], after: after, user: user, to: &writer) }
         }
         api.get("/streams") { request, context in
             let raw = request.uri.queryParameters.get("types").map { String($0) } ?? broadcast.map(\.rawValue).joined(separator: ",")
@@ -19,20 +20,21 @@ enum StreamRoutes {
                 }
                 return type
             }
-            return try sse(request, context) { user, after, writer in try await stream.journal(types, after: after, user: user, to: &writer) }
+            let after = try journalStart(request, types, context, deps.store)
+            return try sse(request, context) { user, writer in try await stream.journal(types, after: after, user: user, to: &writer) }
         }
         api.get("/jobs/:id/logs/stream") { request, context in
             let job = try HTTPServer.visibleJob(context, deps.store)
-            return try sse(request, context) { _, after, writer in try await stream.jobLog(job.id, after: after, to: &writer) }
+            let after = try lastEventID(request)
+            return try sse(request, context) { _, writer in try await stream.jobLog(job.id, after: after, to: &writer) }
         }
     }
 
     /// An event-stream response; the body runs until the client leaves (noticed
     /// at once), the stream ends, or the daemon shuts down.
     private static func sse(_ request: Request, _ context: APIContext,
-                            _ body: @escaping @Sendable (User, Int64, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
+                            _ body: @escaping @Sendable (User, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
         let user = try context.requireUser()
-        let after = try lastEventID(request)
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
@@ -41,7 +43,7 @@ enum StreamRoutes {
                 defer { MetricsEndpoint.sseClients.decrement() }
                 do {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        try await body(user, after, &writer)
+                        try await body(user, &writer)
                     }
                 } catch is CancellationError {
                     return  // the client left, or the daemon is shutting down
@@ -49,6 +51,17 @@ enum StreamRoutes {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// Where a journal stream's replay starts: `Last-Event-ID` or `?after=N`, or,
+    /// with `?tail=N` alone, just before the last N rows, so that a dashboard
+    /// opened on a long-lived database gets the recent past, not all of it.
+    private static func journalStart(_ request: Request, _ streams: [StreamName], _ context: APIContext, _ store: Store) throws -> Int64 {
+        let user = try context.requireUser()
+        guard request.headers[.init("Last-Event-ID")!] == nil, request.uri.queryParameters.get("after") == nil,
+              let tail = try HTTPServer.intParameter(request, "tail") else { return try lastEventID(request) }
+        guard (0...100_000).contains(tail) else { throw APIError(.badRequest, "tail must be 0…100000") }
+        return try store.journalTail(streams, count: Int(tail), userID: user.visibleOwner)
     }
 
     /// `Last-Event-ID` (sent by a reconnecting EventSource) or `?after=N`.

@@ -83,6 +83,30 @@ import Testing
         try await d.stop()
     }
 
+    /// `?tail=N` replays only the last N rows (a dashboard on a long-lived
+    /// database), then goes live; a reconnect resumes by id as always.
+    @Test func aTailReplaysOnlyTheLastRowsThenGoesLive() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo one"])
+        for name in ["A.md", "B.md", "C.md"] {
+            try d.drop(name, "x")
+            _ = try await d.finished(try await d.jobID(forSpoolFile: name))
+        }
+        let all = try await d.store.pool.read { try Int64.fetchAll($0, sql: "SELECT id FROM stream_messages WHERE stream_type = 'jobs' ORDER BY id") }
+        #expect(all.count > 4)
+        let tail = try SSEClient(port: d.port, path: "/streams?types=jobs&tail=4", token: token(d))
+        defer { tail.close() }
+        try await eventually("the last four") { tail.frames.count >= 4 }
+        #expect(tail.frames.compactMap(\.id) == Array(all.suffix(4)))
+        try d.drop("D.md", "x")
+        let fourth = try await d.jobID(forSpoolFile: "D.md")
+        try await eventually("live after the tail") { tail.frames.contains { $0.data.contains("job \(fourth) completed") } }
+        let everything = try SSEClient(port: d.port, path: "/streams/jobs?tail=100000", token: token(d))
+        defer { everything.close() }
+        try await eventually("all of them") { everything.frames.contains { $0.data.contains("job \(fourth) completed") } }
+        #expect(Array(everything.frames.compactMap(\.id).prefix(all.count)) == all)
+        try await d.stop()
+    }
+
     /// A stream left open must not hold the server's graceful shutdown (it once did, forever).
     @Test(.timeLimit(.minutes(1))) func aShutdownEndsOpenStreamsAndTheDaemonStops() async throws {
         let d = try await TestDaemon(agent: ["/bin/true"])

@@ -78,8 +78,12 @@ $("login-form").addEventListener("submit", async (event) => {
 
 // MARK: - The multiplexed stream
 
+const JOURNAL_TAIL = 5000;
+
 function openJournal() {
-  const source = new EventSource(`/streams?types=jobs,artifacts,insights,knowledge&after=${state.lastJournalId}`);
+  // The recent past only (the board itself comes from /jobs): a long-lived database holds millions of rows.
+  // Reconnects resume exactly where they left off, with Last-Event-ID.
+  const source = new EventSource(`/streams?types=jobs,artifacts,insights,knowledge&tail=${JOURNAL_TAIL}`);
   const connection = $("connection");
   source.onopen = () => { connection.dataset.state = "live"; connection.textContent = "live"; };
   source.onerror = () => {
