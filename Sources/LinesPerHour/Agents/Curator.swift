@@ -4,7 +4,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Keeps the knowledge facts of each project true: recomputed from the
-/// artifact index (never from a second walk of the disk) when the project's
+/// artifact index (never from a second walk of the disk; hidden tool state
+/// left out) when the project's
 /// files change or one of its jobs ends, stored in `knowledge`, and broadcast
 /// (`knowledge`, source `curator`) only when a value changed.
 public final class Curator: Service, Sendable {
@@ -73,6 +74,8 @@ public final class Curator: Service, Sendable {
     // MARK: - The facts
 
     static func facts(files: [IndexedFile], lastJob: Job?) -> [(String, String)] {
+        // Tools' own state (`.specify/`, `.claude/`, `.git/`) says nothing about the project's work.
+        let files = files.filter { !PhaseEvidence.isToolState($0.path) }
         let names = Set(files.map { ($0.path as NSString).lastPathComponent.lowercased() })
         let tests = files.filter { PhaseEvidence.isTest($0.path) }
         var facts: [(String, String)] = [

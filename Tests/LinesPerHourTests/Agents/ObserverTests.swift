@@ -76,7 +76,8 @@ import Testing
 
     @Test func knowledgeMatchesTheFilesChangesWithThemAndIsNotRepeated() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", """
-            mkdir -p src tests && printf '# Demo\\n' > README.md && printf 'a\\nb\\nc\\n' > src/app.py && printf 't\\n' > tests/test_app.py
+            mkdir -p src tests .tool && printf '# Demo\\n' > README.md && printf 'a\\nb\\nc\\n' > src/app.py && printf 't\\n' > tests/test_app.py
+            seq 1 100 > .tool/spec.md
             """])
         try d.drop("Known.md", "x")
         let job = try await d.jobID(forSpoolFile: "Known.md")
