@@ -54,7 +54,7 @@ public final class Writer: Service, Sendable {
 
     enum Operation: Sendable {
         case log(LogRow)
-        /// `fail` answers the caller when the work is given up, never run.
+        /// `fail` answers the caller when the work's transaction did not commit (nothing of it was stored).
         case work(Work, fail: @Sendable (any Error) -> Void)
     }
 
@@ -197,8 +197,8 @@ public final class Writer: Service, Sendable {
         }
     }
 
-    /// Commits a batch, retrying (with back-off) while the database refuses,
-    /// for instance on a full disk: what was accepted is kept, not dropped.
+    /// Commits a batch. While the database refuses (a full disk), its units of
+    /// work are answered with the error and its log lines retried with back-off.
     private func commitUntilDurable(_ batch: [Operation]) async {
         var batch = batch
         var delay: Duration = .milliseconds(50)
