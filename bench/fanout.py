@@ -77,6 +77,8 @@ async def run(clients, port, token, daemon, go):
     tasks = [asyncio.create_task(client(port, token, job, lines, latencies, connected)) for _ in range(clients)]
     peak = 0
     while len(connected) < clients:
+        if any(t.done() for t in tasks):
+            raise SystemExit("a client's stream ended before the job began: the harness is broken")
         await asyncio.sleep(0.05)
     open(go, "w").close()
     while not all(t.done() for t in tasks):
@@ -95,8 +97,12 @@ def measure(lph, clients, rate, seconds):
         f.write(AGENT.format(rate=rate, total=total, flush_every=max(1, rate // 1000), go=os.path.join(root, "go")))
     daemon, port, token = backbone.serve_http(os.path.abspath(lph), root, f"{sys.executable} {agent}")
     try:
-        # The job exists before the clients connect; they get its log from the first line, live.
+        # The job exists before the clients connect (a stream of a job not yet claimed is a 404);
+        # they get its log from the first line, live.
         backbone.drop(root, "Fan.json", "fan-out")
+        db = backbone.wait_db(root)
+        while backbone.row(db, "Fan.json", "id") is None:
+            time.sleep(0.01)
         latencies, lines, ordered, peak = asyncio.run(run(clients, port, token, daemon, os.path.join(root, "go")))
         return {"clients": clients, "rate": rate, "lines": total, "ordered": ordered,
                 "complete": sum(1 for numbers in lines if numbers == list(range(1, total + 1))),
