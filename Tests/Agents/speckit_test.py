@@ -69,14 +69,18 @@ def get(port, token, path):
         return json.load(response)
 
 
-def follow_to_end(port, token, job):
-    """The job's log stream, read until the daemon says the job ended."""
+def follow_to_end(port, token, job, seconds=300):
+    """The job's log stream, read until the daemon says the job ended (heartbeats
+    every 15 s keep the reads coming, so the deadline is checked)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/jobs/{job}/logs/stream",
                                      headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
+    deadline = time.monotonic() + seconds
+    with urllib.request.urlopen(request, timeout=60) as response:
         for raw in response:
             if raw.startswith(b"event: end"):
                 return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job} did not end within {seconds} s")
 
 
 def check(condition, what):

@@ -139,9 +139,10 @@ def never_reading_clients(lph_pid, port, token, root, count=1000, lines=50_000):
         time.sleep(0.05)
     seen = []
     stream = urllib.request.Request(f"http://127.0.0.1:{port}/jobs/{job}/logs/stream", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(stream, timeout=120) as r:
+    deadline = time.monotonic() + 300
+    with urllib.request.urlopen(stream, timeout=60) as r:
         for raw in r:
-            if raw.startswith(b"event: end"):
+            if raw.startswith(b"event: end") or time.monotonic() > deadline:
                 break
             m = re.match(rb'data: .*"text":"n (\d+)"', raw)
             if m:
