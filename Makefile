@@ -19,15 +19,18 @@ run: build
 # malformed and slow HTTP clients and 1,000 SSE clients that never read,
 # 200 kill -9 cycles of the real daemon under load, schemathesis against the
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
+# Each step has a bound far above its usual time (the whole runs in about 7 minutes
+# on 2 cores), so a hang fails fast, naming its step, instead of using up CI's time.
+BOUND = timeout --kill-after=30s
 test: deps
-	swift test
-	scripts/browser-test.sh
-	scripts/speckit-test.sh
-	python3 Tests/Reliability/crash_test.py .build/debug/lph --cycles 200
-	python3 Tests/Reliability/limits_test.py .build/debug/lph
-	python3 Tests/Reliability/http_abuse_test.py .build/debug/lph
-	scripts/api-fuzz-test.sh
-	python3 bench/run.py --quick .build/debug/lph
+	$(BOUND) 20m swift test
+	$(BOUND) 10m scripts/browser-test.sh
+	$(BOUND) 10m scripts/speckit-test.sh
+	$(BOUND) 15m python3 Tests/Reliability/crash_test.py .build/debug/lph --cycles 200
+	$(BOUND) 10m python3 Tests/Reliability/limits_test.py .build/debug/lph
+	$(BOUND) 10m python3 Tests/Reliability/http_abuse_test.py .build/debug/lph
+	$(BOUND) 10m scripts/api-fuzz-test.sh
+	$(BOUND) 10m python3 bench/run.py --quick .build/debug/lph
 
 # The pipeline against this machine's floors, side by side (release build):
 # one table, also written to bench/results.json.

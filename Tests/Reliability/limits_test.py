@@ -15,7 +15,7 @@ Usage: python3 Tests/Reliability/limits_test.py PATH-TO-LPH
 
 Each part needs root (mount, sysctl) and says SKIPPED when the machine does not allow it.
 """
-import glob, json, os, shutil, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import glob, json, os, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
 AGENT = "#!/bin/sh\ni=1\nwhile [ $i -le 200 ]; do echo \"line $i\"; i=$((i + 1)); done\n"
 WATCHES = "/proc/sys/fs/inotify/max_user_watches"
@@ -198,6 +198,8 @@ def watch_limit(lph):
 
 
 if __name__ == "__main__":
+    # A time-out's SIGTERM runs the `finally`s: the watch limit restored, the tmpfs unmounted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     lph = os.path.abspath(sys.argv[1])
     disk_full(lph)
     watch_limit(lph)
