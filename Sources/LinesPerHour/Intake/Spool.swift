@@ -52,7 +52,7 @@ public struct Spool: Sendable {
         // A read lease is refused while any process has the file open for writing:
         // the one sure sign, which a close event alone is not, that it is complete.
         if fcntl(fd, F_SETLEASE, F_RDLCK) == 0 {
-            fcntl(fd, F_SETLEASE, F_UNLCK)
+            _ = fcntl(fd, F_SETLEASE, F_UNLCK)
         } else if errno == EAGAIN {
             return .busy
         }

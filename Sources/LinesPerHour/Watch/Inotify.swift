@@ -88,7 +88,7 @@ public final class Inotify: Sendable {
     private init() {
         var template = Array("/tmp/lph-inotify-wake.XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
         defer { unlink(path) }
         wakeFD = fd
         guard fd >= 0 else {

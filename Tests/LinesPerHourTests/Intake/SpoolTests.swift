@@ -70,7 +70,7 @@ import Testing
     @Test func aFileBeingWrittenIsNotTakenBeforeItIsClosed() async throws {
         let d = try await TestDaemon(agent: Self.quickAgent)
         // touch, then write in two parts: the closed empty file is not taken either.
-        FileManager.default.createFile(atPath: d.spool.incoming + "/slow.json", contents: nil)
+        #expect(FileManager.default.createFile(atPath: d.spool.incoming + "/slow.json", contents: nil))
         let slow = FileHandle(forWritingAtPath: d.spool.incoming + "/slow.json")!
         try slow.write(contentsOf: Data(#"{"project": "Slow", "#.utf8))
         // A later, complete file is taken; the intake works in order, so once it

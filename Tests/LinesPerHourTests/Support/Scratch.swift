@@ -9,7 +9,7 @@ final class Scratch: @unchecked Sendable {
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
             throw CocoaError(.fileWriteUnknown)
         }
-        path = URL(fileURLWithPath: String(cString: template)).resolvingSymlinksInPath().path
+        path = URL(fileURLWithPath: String(decoding: template.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)).resolvingSymlinksInPath().path
     }
 
     deinit {

@@ -88,7 +88,6 @@ import FoundationNetworking
 
     @Test func aUsersStreamShowsOnlyTheirOwnEvents() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi"])
-        let admin = d.daemon.newAdminToken!
         let alice = try await newUser(d, "alice@example.com", credits: 100)
         let bob = try await newUser(d, "bob@example.com", credits: 100)
         let bobStream = try SSEClient(port: d.port, path: "/streams?types=jobs,logs", token: bob)
