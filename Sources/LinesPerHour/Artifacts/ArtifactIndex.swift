@@ -39,7 +39,7 @@ public final class ArtifactIndex: Service, Sendable {
     private let logger: Logger
     private let sweepInterval: Duration
     private let state = Mutex(State())
-    private let barriers = Mutex<[String: CheckedContinuation<Bool, Never>]>([:])
+    private let barriers = Barriers()
     private let throttle = JobEventThrottle()
     private let workflowLogs = WorkflowLog()
     private let degradations: AsyncStream<String>
@@ -183,8 +183,7 @@ public final class ArtifactIndex: Service, Sendable {
         if !changes.isEmpty || !notes.isEmpty || flush {
             await commit(changes, notes: notes, flushPending: flush)
         }
-        let resumed = barriers.withLock { waiting in cookies.compactMap { waiting.removeValue(forKey: $0) } }
-        for barrier in resumed { barrier.resume(returning: true) }
+        barriers.seen(cookies)
     }
 
     private func commit(_ changes: [ArtifactChange], notes: [String], flushPending: Bool) async {
@@ -303,7 +302,7 @@ public final class ArtifactIndex: Service, Sendable {
     /// as seen once it ends: every change made before them was walked over.
     private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String]) -> String {
         rescans.increment()
-        cookies += barriers.withLock { Array($0.keys) }.filter { access($0, F_OK) == 0 }
+        cookies += barriers.onDisk
         let stored = (try? store.pool.read { try ArtifactWrites.snapshot($0) }) ?? [:]
         var seen: [String: Set<String>] = [:]
         var changed = 0
@@ -341,81 +340,8 @@ public final class ArtifactIndex: Service, Sendable {
         // Only a real folder is indexed: nothing to wait for elsewhere, and no cookie is written through a symlink.
         var st = stat()
         guard lstat("\(root)/\(project)", &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return true }
-        let cookie = "\(root)/\(project)/\(Self.cookiePrefix)\(UUID().uuidString)"
-        defer { unlink(cookie) }
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            barriers.withLock { $0.removeValue(forKey: cookie) }?.resume(returning: false)
-        }
-        defer { timer.cancel() }
-        let seen = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            barriers.withLock { $0[cookie] = c }
-            let fd = open(cookie, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            if fd >= 0 {
-                close(fd)
-            } else {
-                barriers.withLock { $0.removeValue(forKey: cookie) }?.resume(returning: false)
-            }
-        }
+        let seen = await barriers.wait(for: "\(root)/\(project)/\(Self.cookiePrefix)\(UUID().uuidString)", timeout: timeout)
         if !seen { logger.warning("the artifact index did not confirm \(project) in time; its last files may be counted late") }
         return seen
-    }
-}
-
-/// At most one `jobs` stream row per job per window, however many files it writes.
-final class JobEventThrottle: Sendable {
-    static let window: Duration = .milliseconds(250)
-    private let state = Mutex<(last: [Int64: ContinuousClock.Instant], pending: Set<Int64>, flushScheduled: Bool)>(([:], [], false))
-
-    /// The jobs to report now; the others wait for the next flush.
-    func due(_ jobs: Set<Int64>, flushPending: Bool) -> [Int64] {
-        let now = ContinuousClock.now
-        return state.withLock { s in
-            var due: [Int64] = []
-            if flushPending {
-                due = Array(s.pending)
-                s.pending.removeAll()
-                s.flushScheduled = false
-            }
-            for job in jobs where !due.contains(job) {
-                if let last = s.last[job], now - last < Self.window {
-                    s.pending.insert(job)
-                } else {
-                    due.append(job)
-                    s.pending.remove(job)
-                }
-            }
-            for job in due { s.last[job] = now }
-            return due
-        }
-    }
-
-    /// True once per window while some job waits to be reported.
-    func needsFlush() -> Bool {
-        state.withLock { s in
-            guard !s.pending.isEmpty, !s.flushScheduled else { return false }
-            s.flushScheduled = true
-            return true
-        }
-    }
-}
-
-/// Walks a folder tree with `lstat`: symlinks are reported, never followed.
-enum Tree {
-    static func walk(_ top: String, _ visit: (String) -> Void) {
-        var stack = [top]
-        while let folder = stack.popLast() {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for name in names {
-                let path = folder + "/" + name
-                var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
-                switch st.st_mode & S_IFMT {
-                case S_IFDIR: stack.append(path)
-                case S_IFREG, S_IFLNK: visit(path)
-                default: continue
-                }
-            }
-        }
     }
 }
