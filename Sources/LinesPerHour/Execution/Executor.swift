@@ -111,7 +111,7 @@ public final class Executor: Service, Sendable {
     /// database refuses it, given up only at shutdown (the next start then
     /// fails the job as interrupted).
     private func recordEnd(of job: Int64, status: JobStatus, reason: String?, exitCode: Int32?) async {
-        var delay: Duration = .milliseconds(250)
+        var backoff = Backoff(from: .milliseconds(250), upTo: .seconds(5))
         while true {
             do {
                 try await writer.perform { db, events in
@@ -121,8 +121,7 @@ public final class Executor: Service, Sendable {
                 return
             } catch {
                 logger.error("cannot record the end of job \(job), trying again: \(error)")
-                guard !Task.isShuttingDownGracefully, (try? await Task.sleep(for: delay)) != nil else { return }
-                delay = min(delay * 2, .seconds(5))
+                guard !Task.isShuttingDownGracefully, (try? await Task.sleep(for: backoff.next())) != nil else { return }
             }
         }
     }

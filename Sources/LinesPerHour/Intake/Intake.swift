@@ -86,15 +86,14 @@ public final class Intake: Service, Sendable {
     /// tried again, at growing intervals, until the claim goes through.
     struct Retry {
         let feed: AsyncStream<String?>.Continuation
-        private var delay: Duration = .milliseconds(250)
+        private var backoff = Backoff(from: .milliseconds(250), upTo: .seconds(10))
 
         init(feed: AsyncStream<String?>.Continuation) {
             self.feed = feed
         }
 
         mutating func later(_ name: String) {
-            let (wait, feed) = (delay, feed)
-            delay = min(delay * 2, .seconds(10))
+            let (wait, feed) = (backoff.next(), feed)
             Task {
                 try? await Task.sleep(for: wait)
                 feed.yield(name)

@@ -201,7 +201,7 @@ public final class Writer: Service, Sendable {
     /// work are answered with the error and its log lines retried with back-off.
     private func commitUntilDurable(_ batch: [Operation]) async {
         var batch = batch
-        var delay: Duration = .milliseconds(50)
+        var backoff = Backoff(from: .milliseconds(50), upTo: .seconds(5))
         var failingSince: ContinuousClock.Instant?
         while true {
             do {
@@ -224,8 +224,7 @@ public final class Writer: Service, Sendable {
                 if state.withLock({ $0.closing }) && ContinuousClock.now - since > Self.shutdownPatience {
                     return abandon(batch, because: error)
                 }
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                try? await Task.sleep(for: backoff.next())
             }
         }
     }
