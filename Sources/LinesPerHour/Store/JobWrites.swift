@@ -131,7 +131,7 @@ enum JobWrites {
     /// never changes after submission (it is at `GET /jobs/{id}`) and, at up to
     /// 1 MiB, would otherwise be stored and sent again with every progress event.
     static func jobEvent(_ db: Database, _ job: Int64, _ text: String) throws -> Event {
-        guard let row = try Job.fetchOne(db, sql: Job.selection + " WHERE jobs.id = ?", arguments: [job]),
+        guard let row = try Job.fetchOne(db, sql: Job.stateSelection + " WHERE jobs.id = ?", arguments: [job]),
               var fields = try JSONSerialization.jsonObject(with: JSONCoding.encoder.encode(row)) as? [String: Any] else {
             return try Journal.record(db, .jobs, text, job: job)
         }
