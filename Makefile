@@ -21,9 +21,11 @@ run: build
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
 # Each step has a bound far above its usual time (the whole runs in about 7 minutes
 # on 2 cores), so a hang fails fast, naming its step, instead of using up CI's time.
+# The Swift tests run one at a time: each starts whole daemons, and in parallel on two
+# cores every test's wait would be measured against the whole suite's CPU, not its own work.
 BOUND = timeout --kill-after=30s
 test: deps
-	$(BOUND) 20m swift test
+	$(BOUND) 20m swift test --no-parallel
 	$(BOUND) 10m scripts/browser-test.sh
 	$(BOUND) 10m scripts/speckit-test.sh
 	$(BOUND) 15m python3 Tests/Reliability/crash_test.py .build/debug/lph --cycles 200

@@ -85,15 +85,19 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         let recovery = Task { await runDegraded(handle) }
-        await withGracefulShutdownHandler {
-            while let items = await nextItems() {
-                await process(items)
-            }
-        } onGracefulShutdown: {
-            self.state.withLock { s in
-                s.stopped = true
-                s.wake?.resume()
-                s.wake = nil
+        // On a thread of its own: a rescan walks and reads thousands of files,
+        // which must not hold up the intake or the API.
+        await DedicatedThread.run(named: "lph-index") {
+            await withGracefulShutdownHandler {
+                while let items = await nextItems() {
+                    await process(items)
+                }
+            } onGracefulShutdown: {
+                self.state.withLock { s in
+                    s.stopped = true
+                    s.wake?.resume()
+                    s.wake = nil
+                }
             }
         }
         sweeper.cancel()

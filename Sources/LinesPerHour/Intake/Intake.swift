@@ -38,7 +38,13 @@ public final class Intake: Service, Sendable {
         self.onAccepted = onAccepted
     }
 
+    /// On a thread of its own: reading, checking and renaming files blocks,
+    /// and must not hold up the API or the other stages.
     public func run() async throws {
+        try await DedicatedThread.run(named: "lph-intake") { try await takeFiles() }
+    }
+
+    private func takeFiles() async throws {
         try await recover()
         let (names, feed) = AsyncStream<String?>.makeStream()
         // A regular file is taken once closed after writing or renamed in; anything

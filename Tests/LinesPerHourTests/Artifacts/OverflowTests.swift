@@ -33,7 +33,9 @@ import Testing
         // Two events a file (created, closed): enough files to overflow the queue.
         let files = limit / 2 + 1000
         kill(daemon.process.processIdentifier, SIGSTOP)
-        for n in 0..<files { try "\(n)\n".write(toFile: top + "/\(n).txt", atomically: false, encoding: .utf8) }
+        try await offThePool {
+            for n in 0..<files { writeFile(top + "/\(n).txt", "\(n)\n") }
+        }
         kill(daemon.process.processIdentifier, SIGCONT)
 
         try await eventually("an overflow rescan") { notes().contains { $0.contains("inotify queue overflow") } }

@@ -5,7 +5,12 @@ import Testing
 /// The real `lph` binary's commands that act through a running daemon.
 @Suite struct CommandLineTests {
     /// Runs `lph ARGS…` and answers its exit status and standard output.
-    func lph(_ arguments: [String]) throws -> (Int32, String) {
+    /// Runs the `lph` binary off the cooperative pool: it talks to a daemon in this process, which needs that pool to answer.
+    func lph(_ arguments: [String]) async throws -> (Int32, String) {
+        try await offThePool { try runLPH(arguments) }
+    }
+
+    private func runLPH(_ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: lphBinary)
         process.arguments = arguments
@@ -21,17 +26,17 @@ import Testing
     @Test func usersAreAddedListedAndGivenCreditsThroughTheDaemon() async throws {
         let d = try await TestDaemon(agent: ["/bin/true"])
         let daemon = ["--server", "http://127.0.0.1:\(d.port)", "--token", d.daemon.newAdminToken!]
-        let (added, token) = try lph(["users", "add", "carol@example.com", "--credits", "500"] + daemon)
+        let (added, token) = try await lph(["users", "add", "carol@example.com", "--credits", "500"] + daemon)
         #expect(added == 0)
         #expect(try d.store.user(tokenHash: Tokens.hash(token.trimmingCharacters(in: .whitespacesAndNewlines)))?.email == "carol@example.com")
         let carol = try #require(try d.store.user(email: "carol@example.com"))
-        #expect(try lph(["users", "credits", String(carol.id), "42"] + daemon).0 == 0)
-        let (listed, table) = try lph(["users", "list"] + daemon)
+        #expect(try await lph(["users", "credits", String(carol.id), "42"] + daemon).0 == 0)
+        let (listed, table) = try await lph(["users", "list"] + daemon)
         #expect(listed == 0)
         #expect(table.split(separator: "\n").contains { $0.contains("carol@example.com") && $0.contains("42") })
-        #expect(try lph(["users", "add", "carol@example.com"] + daemon).0 == 1)         // exists: 409, a failure
-        #expect(try lph(["users", "add", "x@example.com", "--role", "boss"] + daemon).0 == 2)   // usage
-        #expect(try lph(["users", "list", "--server", "http://127.0.0.1:\(d.port)", "--token", "lph_forged"]).0 == 1)
+        #expect(try await lph(["users", "add", "carol@example.com"] + daemon).0 == 1)         // exists: 409, a failure
+        #expect(try await lph(["users", "add", "x@example.com", "--role", "boss"] + daemon).0 == 2)   // usage
+        #expect(try await lph(["users", "list", "--server", "http://127.0.0.1:\(d.port)", "--token", "lph_forged"]).0 == 1)
         try await d.stop()
     }
 
@@ -39,13 +44,13 @@ import Testing
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo '{\"type\":\"result\",\"subtype\":\"success\"}'"])
         let spec = d.scratch.file("Spec.md")
         try "---\nproject: Profiled\n---\nBuild it.\n".write(toFile: spec, atomically: true, encoding: .utf8)
-        let (status, path) = try lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "stream-json", spec])
+        let (status, path) = try await lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "stream-json", spec])
         #expect(status == 0)
         let name = (path.trimmingCharacters(in: .whitespacesAndNewlines) as NSString).lastPathComponent
         let job = try await d.finished(try await d.jobID(forSpoolFile: name))
         #expect(job.agent == .streamJSON && job.project == "Profiled")
         #expect(try d.agentLines(job.id).map(\.message) == ["finished: success"])
-        #expect(try lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "gpt", spec]).0 != 0)
+        #expect(try await lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "gpt", spec]).0 != 0)
         try await d.stop()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+@testable import LinesPerHour
 
 /// A fresh temporary folder per test, removed when the test ends.
 final class Scratch: @unchecked Sendable {
@@ -31,12 +32,32 @@ final class Scratch: @unchecked Sendable {
 /// deadline: tests wait for the event, never for a fixed time.
 func eventually(_ what: String, timeout: Duration = .seconds(60),
                 _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return }
-        guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
-        try await Task.sleep(for: .milliseconds(10))
+    // Conditions read folders and databases: on a thread of their own, never
+    // on the cooperative pool that the daemons under test run on.
+    try await DedicatedThread.run(named: "test-eventually") {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if try condition() { return }
+            guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
+}
+
+/// Runs blocking test work (a burst of files, a command line that waits for
+/// its process) on a thread of its own: on the cooperative pool (two threads
+/// here) it would stall every daemon in the test process while it runs.
+func offThePool<T: Sendable>(_ body: () throws -> T) async throws -> T {
+    try await DedicatedThread.run(named: "test-blocking") { try body() }
+}
+
+/// Writes a file with plain system calls: Foundation's writer syncs each file
+/// to disk, which turns a burst of 20,000 files into minutes.
+func writeFile(_ path: String, _ text: String) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    precondition(fd >= 0, "cannot create \(path)")
+    defer { close(fd) }
+    _ = text.withCString { write(fd, $0, strlen($0)) }
 }
 
 struct TimedOut: Error, CustomStringConvertible {

@@ -47,7 +47,7 @@ final class TestDaemon: Sendable {
     @discardableResult
     func drop(_ name: String, _ content: String) throws -> String {
         let temporary = spool.incoming + "/." + name + ".tmp"
-        try content.write(toFile: temporary, atomically: false, encoding: .utf8)
+        writeFile(temporary, content)
         guard rename(temporary, spool.incoming + "/" + name) == 0 else { throw CocoaError(.fileWriteUnknown) }
         return name
     }
