@@ -17,6 +17,8 @@ struct Serve: AsyncParsableCommand {
     var stateDir = ".lph"
     @Option(help: "Where the HTTP server listens, HOST:PORT.")
     var listen = "127.0.0.1:8050"
+    @Option(name: .customLong("allowed-host"), help: "A host name the HTTP server answers to, besides IP addresses and localhost (repeatable); any other Host is refused, against DNS rebinding.")
+    var allowedHosts: [String] = []
     @Option(help: "Seconds after which an HTTP connection with no request in progress is closed (slow or silent clients).")
     var idleTimeout = 30.0
     @Option(help: "How many jobs run at once.")
@@ -58,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         settings.database = db
         settings.stateDirectory = stateDir
         (settings.host, settings.port) = try hostAndPort()
+        settings.allowedHosts = Set(allowedHosts)
         guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
         settings.maxJobs = maxJobs
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }

@@ -77,7 +77,8 @@ public final class Daemon: Sendable {
         let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster))
+        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster),
+                                       allowedHosts: settings.allowedHosts.union([settings.host]))
         let http = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),

@@ -8,6 +8,8 @@ public struct Settings: Sendable {
     /// The admin's token, written on the first start, readable by the owner only.
     public var adminTokenPath: String { stateDirectory + "/admin.token" }
     public var host = "127.0.0.1"
+    /// Host names the HTTP server answers besides IP addresses and `localhost` (DNS rebinding is refused).
+    public var allowedHosts: Set<String> = []
     /// 0 picks a free port (the tests do).
     public var port = 8050
     /// An HTTP connection with no request in progress (one whose headers never

@@ -20,7 +20,9 @@ struct APIContext: RequestContext {
 /// Checks the token (`Authorization: Bearer <token>`, the `lph_token`
 /// cookie, or `?token=`) against the stored hashes and answers 401 without a
 /// valid one. A valid `?token=` sets the cookie (HttpOnly, SameSite=Strict),
-/// since EventSource cannot send headers. Tokens are looked up by their
+/// since EventSource cannot send headers, unless another site sent it there;
+/// a state-changing request the cookie signs in must come from the dashboard
+/// (``CrossSite``). Tokens are looked up by their
 /// SHA-256 hash only: the token itself is never stored or logged.
 struct BearerAuth: RouterMiddleware {
     typealias Context = APIContext
@@ -28,16 +30,17 @@ struct BearerAuth: RouterMiddleware {
     static let cookie = "lph_token"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let (token, fromQuery) = Self.token(in: request) else {
+        guard let (token, source) = Self.token(in: request) else {
             throw APIError(.unauthorized, "a token is needed: Authorization: Bearer <token>")
         }
         guard let user = try store.user(tokenHash: Tokens.hash(token)) else {
             throw APIError(.unauthorized, "unknown token")
         }
+        if source == .cookie { try CrossSite.requireDashboard(request) }
         var context = context
         context.user = user
         var response = try await next(request, context)
-        if fromQuery {
+        if source == .query && CrossSite.maySignIn(request) {
             response.headers[values: .setCookie].append(Self.cookie(for: token))
         }
         return response
@@ -48,16 +51,20 @@ struct BearerAuth: RouterMiddleware {
         "\(cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
     }
 
-    static func token(in request: Request) -> (String, fromQuery: Bool)? {
+    enum Source {
+        case header, cookie, query
+    }
+
+    static func token(in request: Request) -> (String, Source)? {
         if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            return (String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces), false)
+            return (String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces), .header)
         }
         if let cookies = request.headers[.cookie] {
             for pair in cookies.split(separator: ";") {
                 let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == Self.cookie { return (String(parts[1]), false) }
+                if parts.count == 2, parts[0] == Self.cookie { return (String(parts[1]), .cookie) }
             }
         }
-        return request.uri.queryParameters.get("token").map { (String($0), true) }
+        return request.uri.queryParameters.get("token").map { (String($0), .query) }
     }
 }

@@ -28,8 +28,9 @@ enum HTTPServer {
     /// Request bodies larger than this are refused with 413.
     static let maxBody = JobFile.maxSize + 64 * 1024
 
-    static func router(_ deps: Dependencies) -> Router<APIContext> {
+    static func router(_ deps: Dependencies, allowedHosts: Set<String> = []) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        router.add(middleware: HostCheck(allowedNames: Set(allowedHosts.map { $0.lowercased() })))
         // Alive either way (200); "degraded" names what is failing: a full disk, folders inotify cannot watch.
         router.get("/healthz") { _, _ in
             let problems = deps.problems

@@ -32,7 +32,9 @@ enum StaticRoutes {
         router.get("/") { request, _ in
             // The address `lph serve` prints carries the token once: trade it for the
             // cookie and take it out of the address bar (and the browser's history).
-            if let token = request.uri.queryParameters.get("token"), try store.user(tokenHash: Tokens.hash(String(token))) != nil {
+            // Another site's link with a token would sign the browser in as someone else: the page is served without it.
+            if let token = request.uri.queryParameters.get("token"), CrossSite.maySignIn(request),
+               try store.user(tokenHash: Tokens.hash(String(token))) != nil {
                 return Response(status: .seeOther, headers: [.location: "/", .setCookie: BearerAuth.cookie(for: String(token))])
             }
             return serve(page, request)
