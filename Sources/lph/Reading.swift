@@ -35,7 +35,7 @@ struct Jobs: AsyncParsableCommand {
         print(pad("ID", 6) + pad("STATUS", 13) + pad("PHASE", 11) + pad("LINES", 8) + pad("PROJECT", 24) + "REASON")
         for job in jobs {
             print(pad(String(job.id), 6) + pad(job.status.rawValue, 13) + pad(job.currentPhase.rawValue, 11)
-                  + pad(String(job.linesWritten), 8) + pad(job.project, 24) + (job.failureReason ?? ""))
+                  + pad(String(job.linesWritten), 8) + pad(job.project, 24) + TerminalText.escaped(job.failureReason ?? ""))
         }
     }
 
@@ -61,7 +61,7 @@ struct Logs: AsyncParsableCommand {
         while true {
             let entries = try store.logs(job: job, after: after, limit: 5000)
             for entry in entries {
-                say("\(entry.timestamp) \(entry.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0)) \(entry.message)")
+                say("\(entry.timestamp) \(entry.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0)) \(TerminalText.escaped(entry.message))")
             }
             after = entries.last?.id ?? after
             if entries.count == 5000 { continue }

@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
     var demoPace = 3.0
     @Option(help: "The FIFO's line format: text or json.")
     var fifoFormat = "text"
+    @Option(help: "A group whose members may read the FIFO (it is then 0660, else 0600).")
+    var fifoGroup: String?
     @Option(help: "The user of job files that name none (default: the admin).")
     var defaultUser: String?
     @Option(help: "Seconds after which a running job is stopped and failed (0: never).")
@@ -67,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         settings.idleTimeout = .seconds(idleTimeout)
         guard let format = FifoSink.Format(rawValue: fifoFormat) else { throw ValidationError("--fifo-format is text or json") }
         settings.fifoFormat = format
+        settings.fifoGroup = fifoGroup
         settings.defaultUser = defaultUser
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         guard sweepInterval >= 1 else { throw ValidationError("--sweep-interval must be at least 1 second") }
@@ -76,7 +79,7 @@ struct Serve: AsyncParsableCommand {
         settings.stallAfter = .seconds(stallAfter)
         if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
 
-        var logger = Logger(label: "lph")
+        var logger = Logger(label: "lph") { OneLineLogHandler(wrapping: StreamLogHandler.standardError(label: $0)) }
         logger.logLevel = .info
         let daemon = try await Daemon(settings: settings, logger: logger)
         // The admin token, so the printed address signs the browser in; the file is ours (0600).

@@ -43,16 +43,27 @@ public final class FifoSink: Service, Sendable {
         self.capacity = capacity
     }
 
-    /// Creates the FIFO, or checks that what is there is one.
-    public static func create(at path: String) throws {
-        if mkfifo(path, 0o644) == 0 { return }
-        let err = errno
-        var st = stat()
-        guard err == EEXIST, lstat(path, &st) == 0 else {
-            throw DaemonError("cannot create the FIFO \(path): \(String(cString: strerror(err)))")
+    /// Creates the FIFO, or checks that what is there is one, and makes it
+    /// readable by the daemon's user only, or also by `group` (0660).
+    public static func create(at path: String, group: String? = nil) throws {
+        if mkfifo(path, 0o600) != 0 {
+            let err = errno
+            var st = stat()
+            guard err == EEXIST, lstat(path, &st) == 0 else {
+                throw DaemonError("cannot create the FIFO \(path): \(String(cString: strerror(err)))")
+            }
+            guard st.st_mode & S_IFMT == S_IFIFO else {
+                throw DaemonError("\(path) exists and is not a FIFO; move it away and restart")
+            }
         }
-        guard st.st_mode & S_IFMT == S_IFIFO else {
-            throw DaemonError("\(path) exists and is not a FIFO; move it away and restart")
+        if let group {
+            guard let entry = getgrnam(group) else { throw DaemonError("--fifo-group: no group named \(group)") }
+            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+                throw DaemonError("cannot give the FIFO \(path) to group \(group): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard chmod(path, group == nil ? 0o600 : 0o660) == 0 else {
+            throw DaemonError("cannot set the FIFO's mode: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -171,15 +182,15 @@ public final class FifoSink: Service, Sendable {
     // MARK: - Line formats
 
     func line(for event: Event) -> [UInt8] {
-        let text = event.text.replacing("\n", with: " ")
         switch format {
         case .text:
+            let text = TerminalText.escaped(event.text)
             let job = event.jobID.map { " [job=\($0)]" } ?? ""
             return fitted("\(event.timestamp) \(event.stream.rawValue)\(job) \(event.level.rawValue) ", text, "")
         case .json:
             let head = "{\"id\":\(event.id),\"stream\":\"\(event.stream.rawValue)\",\"job_id\":\(JSONText.optional(event.jobID)),"
                 + "\"level\":\"\(event.level.rawValue)\",\"timestamp\":\"\(event.timestamp)\",\"text\":"
-            return fitted(head, JSONText.quote(text), "}", jsonString: true)
+            return fitted(head, JSONText.quote(event.text), "}", jsonString: true)
         }
     }
 

@@ -30,10 +30,10 @@ public final class Daemon: Sendable {
         self.logger = logger
         spool = Spool(root: settings.spool)
         try spool.prepare()
-        try FifoSink.create(at: spool.fifo)
-        for dir in [settings.projects, settings.stateDirectory + "/specs"] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
+        try FifoSink.create(at: spool.fifo, group: settings.fifoGroup)
+        try FileManager.default.createDirectory(atPath: settings.projects, withIntermediateDirectories: true)
+        try PrivateFile.folder(settings.stateDirectory)
+        try PrivateFile.folder(settings.stateDirectory + "/specs")
         store = try Store(path: settings.database)
         let broadcaster = Broadcaster()
         self.broadcaster = broadcaster

@@ -26,6 +26,8 @@ public struct Settings: Sendable {
     /// The Spec Kit workflow the speckit profile runs, written at each start.
     public var speckitWorkflowPath: String { stateDirectory + "/speckit-workflow.yml" }
     public var fifoFormat = FifoSink.Format.text
+    /// The FIFO is 0600, or 0660 with this group (readers in that group may `cat` it).
+    public var fifoGroup: String?
     public var defaultUser: String?
     public var adminEmail = "admin@localhost"
     public var adminCredits: Int64 = 1_000_000

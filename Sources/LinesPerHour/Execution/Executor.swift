@@ -131,7 +131,7 @@ public final class Executor: Service, Sendable {
         // The index watches the folder before the agent writes its first file into it.
         await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
-        try Data(job.specification.utf8).write(to: URL(fileURLWithPath: specFile))
+        try PrivateFile.write(job.specification.utf8, to: specFile)
         let launch = try (job.agent ?? settings.agents.profile).launch(settings.agents, project: directory, specification: job.specification)
         let environment = ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile]
             .merging(launch.environment) { ours, _ in ours }

@@ -15,10 +15,12 @@ public struct Spool: Sendable {
         self.root = root
     }
 
+    /// `incoming/` is left to the operator (other users may be meant to drop files there);
+    /// the records of what was accepted and rejected are the daemon's, private.
     public func prepare() throws {
-        for dir in [incoming, accepted, rejected] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
+        try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true)
+        try PrivateFile.folder(accepted)
+        try PrivateFile.folder(rejected)
     }
 
     /// A file taken from `incoming/`: its bytes and the inode that identifies
@@ -99,7 +101,7 @@ public struct Spool: Sendable {
 
     /// Writes `accepted/<job>-api.json`: the record of a job that came without a file.
     func record(_ request: JobRequest, job: Int64) {
-        try? request.jobFile.write(to: URL(fileURLWithPath: accepted + "/" + Self.acceptedName(job: job, name: "api.json")), options: .atomic)
+        try? PrivateFile.write(request.jobFile, to: accepted + "/" + Self.acceptedName(job: job, name: "api.json"))
     }
 
     func isFiled(_ name: String, job: Int64) -> Bool {
@@ -117,9 +119,7 @@ public struct Spool: Sendable {
             n += 1
         }
         let reason = rejection.reason.replacingOccurrences(of: "\n", with: " ") + "\n"
-        let errorPath = rejected + "/" + target + ".error"
-        try Data(reason.utf8).write(to: URL(fileURLWithPath: errorPath + ".tmp"))
-        try rename(errorPath + ".tmp", to: errorPath)
+        try PrivateFile.write(reason.utf8, to: rejected + "/" + target + ".error")
         try rename(incoming + "/" + name, to: rejected + "/" + target)
         return target
     }
@@ -147,12 +147,6 @@ public struct Spool: Sendable {
             throw DaemonError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
         }
     }
-}
-
-/// An operational error with a message meant for a person.
-public struct DaemonError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// `F_SETLEASE` from Linux's `<fcntl.h>` (F_LINUX_SPECIFIC_BASE + 0), which

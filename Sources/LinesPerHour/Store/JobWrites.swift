@@ -26,7 +26,7 @@ enum JobWrites {
         let projectID: Int64
         if let row = try Row.fetchOne(db, sql: "SELECT id, user_id FROM projects WHERE name = ?", arguments: [request.project]) {
             guard row["user_id"] == user.id || user.role == .admin else {
-                throw Rejection("project \(request.project) belongs to another user")
+                throw Rejection("project \(request.project) belongs to another user", kind: .notYours)
             }
             projectID = row["id"]
         } else {

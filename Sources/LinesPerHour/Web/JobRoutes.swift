@@ -23,9 +23,11 @@ enum JobRoutes {
                 let agent = try body.agent.map(JobFile.profile)
                 let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner, agent: agent))
                 return JSONBody(value: try deps.store.job(id)!, status: .created)
+            } catch let rejection as Rejection where rejection.kind == .notYours {
+                // As everywhere, another user's things look missing to a user: no word of whose it is.
+                throw APIError(.notFound, "no project \(project) of yours; choose another name")
             } catch let rejection as Rejection {
-                let status: HTTPResponse.Status = rejection.reason.contains("belongs to another user") ? .forbidden : .unprocessableContent
-                throw APIError(status, rejection.reason)
+                throw APIError(.unprocessableContent, rejection.reason)
             }
         }
         api.get("/jobs") { request, context in

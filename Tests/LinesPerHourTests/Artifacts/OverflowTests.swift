@@ -15,6 +15,7 @@ import Testing
         defer { daemon.terminate() }
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(10)
         func read<T>(_ sql: String, _ fetch: (Database, String) throws -> T) -> T? {
             guard let db = try? DatabaseQueue(path: scratch.file("lph.sqlite"), configuration: configuration) else { return nil }
             return try? db.read { try fetch($0, sql) }

@@ -24,6 +24,8 @@ import Testing
 
         var configuration = Configuration()
         configuration.readonly = true
+        // The daemon may be creating the schema (or turning on WAL) as this opens: wait for its lock, do not fail on it.
+        configuration.busyMode = .timeout(10)
         let db = try DatabaseQueue(path: scratch.file("lph.sqlite"), configuration: configuration)
         var agentGroup: Int32 = 0
         try await eventually("job 1 to run its agent and job 2 to wait") {

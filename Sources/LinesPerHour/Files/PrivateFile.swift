@@ -1,0 +1,51 @@
+import Glibc
+
+/// Files and folders the daemon makes for itself, readable by its own user
+/// only, whatever the umask: the database, the specifications handed to
+/// agents, the records of accepted and rejected job files.
+public enum PrivateFile {
+    /// Writes `bytes` to `path` through a temporary name and a rename, mode
+    /// 0600, never through a symlink put there.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let temporary = path + ".tmp"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("create", temporary) }
+        let written = Array(bytes).withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        let error = written ? nil : failure("write", temporary)
+        close(fd)
+        if let error {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else { throw failure("rename", temporary) }
+    }
+
+    /// Makes `path` (and missing parents) as a folder, and makes it 0700.
+    public static func folder(_ path: String) throws {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            if mkdir(partial, 0o700) != 0 && errno != EEXIST { throw failure("create the folder", partial) }
+        }
+        guard chmod(path, 0o700) == 0 else { throw failure("make private", path) }
+    }
+
+    /// Makes an existing file 0600 (a database made by an earlier version under a looser umask).
+    public static func restrict(_ path: String) throws {
+        guard chmod(path, 0o600) == 0 || errno == ENOENT else { throw failure("make private", path) }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> DaemonError {
+        DaemonError("cannot \(what) \(path): \(String(cString: strerror(errno)))")
+    }
+}
