@@ -15,10 +15,12 @@ struct DaemonOptions: ParsableArguments {
     var stateDir = ".lph"
 
     /// Calls the daemon; answers the status and the body, or fails with a readable reason.
-    func call(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> (Int, Data) {
+    func call(_ method: String, _ path: String, body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
         guard let target = URL(string: server + path) else { throw Failure("bad address \(server)") }
         var request = URLRequest(url: target)
         request.httpMethod = method
+        request.timeoutInterval = 30
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.setValue("Bearer \(try token ?? readToken())", forHTTPHeaderField: "Authorization")
         if let body {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)

@@ -4,7 +4,7 @@ import LinesPerHour
 
 struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Submit a job: writes a job file into the spool's incoming/ folder atomically.")
+        abstract: "Submit a job: writes a job file into the spool's incoming/ folder atomically, or, with --http, posts it to the daemon.")
 
     @Option(help: "The spool folder.")
     var spool = "Spool"
@@ -14,6 +14,9 @@ struct Submit: AsyncParsableCommand {
     var user: String?
     @Option(help: "The agent profile: command, stream-json or speckit (default: from the file, or the daemon's --agent-profile).")
     var agentProfile: String?
+    @Flag(help: "Submit through the running daemon's HTTP API (--server, --token) instead of the spool folder.")
+    var http = false
+    @OptionGroup var daemon: DaemonOptions
     @Argument(help: "A .json, .md or .txt job file, or - for a specification on standard input.")
     var file: String
 
@@ -39,8 +42,37 @@ struct Submit: AsyncParsableCommand {
         } catch {
             throw Failure("lph submit: \(error.reason)")
         }
-        let path = try write(request, stem: (name as NSString).deletingPathExtension)
-        print(path)
+        if http {
+            print("job \(try await post(request))")
+        } else {
+            print(try write(request, stem: (name as NSString).deletingPathExtension))
+        }
+    }
+
+    /// Posts the job with an `Idempotency-Key` of its own, and sends it again
+    /// with the same key while the daemon cannot be reached or answers 503:
+    /// an answer lost on the way never makes a second job.
+    private func post(_ request: JobRequest) async throws -> Int64 {
+        var body: [String: Any] = ["specification": request.specification]
+        body["user"] = request.user
+        body["agent"] = request.agent?.rawValue
+        let key = UUID().uuidString
+        var delay = 1.0
+        for attempt in 1...5 {
+            do {
+                let (status, data) = try await daemon.call("POST", "/projects/\(request.project)/jobs", body: body, headers: ["Idempotency-Key": key])
+                let answer = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                if status == 201, let id = answer?["id"] as? Int { return Int64(id) }
+                guard status == 503, attempt < 5 else {
+                    throw Failure("lph submit: \(status): \(answer?["error"] as? String ?? String(decoding: data, as: UTF8.self))")
+                }
+            } catch let failure as Failure where failure.description.hasPrefix("cannot reach") && attempt < 5 {
+                FileHandle.standardError.write(Data("\(failure); trying again with the same Idempotency-Key\n".utf8))
+            }
+            try await Task.sleep(for: .seconds(delay))
+            delay *= 2
+        }
+        throw Failure("lph submit: the daemon did not take the job")
     }
 
     /// A temporary dotfile (ignored by the daemon), then a rename into place.

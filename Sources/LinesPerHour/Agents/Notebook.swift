@@ -25,6 +25,9 @@ struct Notebook {
     }
 
     private var tracks: [Int64: Track] = [:]
+    /// The jobs that ended lately (the last 10,000): an event of theirs arriving
+    /// late must not start a new track and say "started" and "completed" again.
+    private var ended: (ids: Set<Int64>, order: [Int64]) = ([], [])
     private var lowCredits: Set<String> = []
     private var lastQueue: String?
 
@@ -36,6 +39,7 @@ struct Notebook {
     // MARK: - Status and phase
 
     mutating func update(with job: Job) -> [Insight] {
+        guard !ended.ids.contains(job.id) else { return [] }
         let now = Timestamp.milliseconds(job.updatedAt) ?? 0
         let start = job.startedAt.flatMap(Timestamp.milliseconds) ?? now
         var track = tracks[job.id] ?? Track(status: .pending, phase: .idle, phaseSince: start)
@@ -58,12 +62,21 @@ struct Notebook {
         track.status = job.status
         if job.status.isFinal {
             tracks[job.id] = nil
+            remember(ended: job.id)
             if job.status != .failed { said.append(finish(job, track)) }
             pendingFailure = job.status == .failed ? track : nil
         } else {
             tracks[job.id] = track
         }
         return said
+    }
+
+    private mutating func remember(ended job: Int64) {
+        ended.ids.insert(job)
+        ended.order.append(job)
+        if ended.order.count > 10_000 {
+            ended.ids.remove(ended.order.removeFirst())
+        }
     }
 
     /// Set by ``update(with:)`` for a failed job, taken by ``failure(of:lastError:)``.

@@ -199,7 +199,7 @@ public final class ArtifactIndex: Service, Sendable {
                 var exhausted: [Int64] = []
                 for job in touched where try ArtifactWrites.settle(db, job: job) { exhausted.append(job) }
                 for job in throttle.due(touched, flushPending: flushPending) {
-                    events.append(try JobWrites.jobEvent(db, job, "job \(job) progress"))
+                    if let progress = try JobWrites.progressEvent(db, job) { events.append(progress) }
                 }
                 for note in notes { events.append(try Journal.record(db, .logs, note)) }
                 return exhausted

@@ -8,12 +8,15 @@ public struct JobRequest: Sendable, Equatable {
     public var user: String?
     /// How the agent runs; nil means the daemon's `--agent-profile`.
     public var agent: AgentProfile?
+    /// An API client's `Idempotency-Key`: the same key makes one job, however often it is sent.
+    public var idempotencyKey: String?
 
-    public init(project: String, specification: String, user: String? = nil, agent: AgentProfile? = nil) {
+    public init(project: String, specification: String, user: String? = nil, agent: AgentProfile? = nil, idempotencyKey: String? = nil) {
         self.project = project
         self.specification = specification
         self.user = user
         self.agent = agent
+        self.idempotencyKey = idempotencyKey
     }
 
     /// The request as a `.json` job file says it.
@@ -32,6 +35,8 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         case invalid
         /// It names a project of another user's, which to that caller must look missing.
         case notYours
+        /// Over a size limit.
+        case tooLarge
     }
 
     public let reason: String
@@ -88,6 +93,10 @@ public enum JobFile {
         var request = request
         request.specification = request.specification.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !request.specification.isEmpty else { throw Rejection("empty specification") }
+        // One limit whichever way a job comes (a job file is at most this size, so its specification is too).
+        guard request.specification.utf8.count <= maxSize else {
+            throw Rejection("specification larger than 1 MiB (\(request.specification.utf8.count) bytes)", kind: .tooLarge)
+        }
         guard isValidProjectName(request.project) else {
             throw Rejection("invalid project name \"\(request.project)\": use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'")
         }

@@ -21,6 +21,7 @@ enum JobWrites {
         let user = try email.flatMap { try User.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [$0]) }
             ?? (email == nil ? User.fetchOne(db, sql: "SELECT * FROM users WHERE role = 'admin' ORDER BY id LIMIT 1") : nil)
         guard let user else { throw Rejection("unknown user \"\(email ?? "admin")\"") }
+        if let key = request.idempotencyKey, let earlier = try idempotent(db, request, key: key, user: user.id) { return earlier }
         guard user.lineCredits > 0 else { throw Rejection("user \(user.email) has no line credits left") }
         let now = Timestamp.now()
         let projectID: Int64
@@ -35,10 +36,11 @@ enum JobWrites {
             projectID = db.lastInsertedRowID
         }
         try db.execute(sql: """
-            INSERT INTO jobs (project_id, user_id, specification, agent, spool_name, spool_inode, spool_filed, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (project_id, user_id, specification, agent, spool_name, spool_inode, spool_filed, idempotency_key,
+                              created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [projectID, user.id, request.specification, request.agent?.rawValue, spoolName,
-                             spoolInode.map { Int64(bitPattern: $0) }, spoolName == nil ? 1 : 0, now, now])
+                             spoolInode.map { Int64(bitPattern: $0) }, spoolName == nil ? 1 : 0, request.idempotencyKey, now, now])
         let id = db.lastInsertedRowID
         let origin = spoolName.map { " from \($0)" } ?? ""
         events.append(try Journal.record(db, .logs, "job \(id) accepted for project \(request.project)\(origin)", job: id))
@@ -124,7 +126,29 @@ enum JobWrites {
         try Row.fetchAll(db, sql: "SELECT id, agent_pgid FROM jobs WHERE status = 'in_progress'").map { ($0["id"], $0["agent_pgid"]) }
     }
 
+    /// The job an earlier request with the same `Idempotency-Key` made (a
+    /// client retrying after a time-out gets it again, not a second job); a
+    /// key used again for a different request is refused.
+    private static func idempotent(_ db: Database, _ request: JobRequest, key: String, user: Int64) throws -> Int64? {
+        guard let earlier = try Row.fetchOne(db, sql: """
+            SELECT jobs.id, projects.name, jobs.specification FROM jobs JOIN projects ON projects.id = jobs.project_id
+            WHERE jobs.user_id = ? AND jobs.idempotency_key = ?
+            """, arguments: [user, key]) else { return nil }
+        guard earlier["name"] == request.project, earlier["specification"] == request.specification else {
+            throw Rejection("Idempotency-Key \(key) was already used for another request")
+        }
+        return earlier["id"]
+    }
+
     // MARK: - The jobs stream
+
+    /// A job's progress (lines counted, tasks checked), or nil once it has
+    /// ended: nothing is said of a job after its final event.
+    static func progressEvent(_ db: Database, _ job: Int64) throws -> Event? {
+        let status = try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [job]).flatMap(JobStatus.init)
+        guard let status, !status.isFinal else { return nil }
+        return try jobEvent(db, job, "job \(job) progress")
+    }
 
     /// A `jobs` stream row whose payload is the job's current state.
     /// A `jobs` stream row: the job's JSON without its specification, which

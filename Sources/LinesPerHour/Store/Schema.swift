@@ -143,6 +143,11 @@ enum Schema {
             // NULL: the daemon's --agent-profile when the job starts.
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN agent TEXT")
         }
+        migrator.registerMigration("v5: idempotency keys") { db in
+            // A client's key for a POST it may send again: one job per user and key.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN idempotency_key TEXT")
+            try db.execute(sql: "CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL")
+        }
         return migrator
     }
 

@@ -14,6 +14,10 @@ enum JobRoutes {
             let caller = try context.requireUser()
             let body = try await HTTPServer.decode(NewJob.self, from: request)
             let project = context.parameters.get("project") ?? ""
+            let key = request.headers[.init("Idempotency-Key")!]
+            if let key, key.isEmpty || key.utf8.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) {
+                throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+            }
             // A user submits as themselves; an admin may name someone else.
             let owner = caller.role == .admin ? (body.user ?? caller.email) : caller.email
             if caller.role != .admin, let named = body.user, named.lowercased() != caller.email.lowercased() {
@@ -21,13 +25,14 @@ enum JobRoutes {
             }
             do {
                 let agent = try body.agent.map(JobFile.profile)
-                let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner, agent: agent))
+                let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner, agent: agent,
+                                                                       idempotencyKey: key))
                 return JSONBody(value: try deps.store.job(id)!, status: .created)
             } catch let rejection as Rejection where rejection.kind == .notYours {
                 // As everywhere, another user's things look missing to a user: no word of whose it is.
                 throw APIError(.notFound, "no project \(project) of yours; choose another name")
             } catch let rejection as Rejection {
-                throw APIError(.unprocessableContent, rejection.reason)
+                throw APIError(rejection.kind == .tooLarge ? .contentTooLarge : .unprocessableContent, rejection.reason)
             }
         }
         api.get("/jobs") { request, context in

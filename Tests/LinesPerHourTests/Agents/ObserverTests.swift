@@ -121,4 +121,31 @@ import Testing
         #expect(notebook.credits(of: job, left: 1, given: .max) != nil)
         #expect(notebook.update(with: job).last?.text.contains("1,000,000,000,000,000 lines written") == true)
     }
+
+    /// Seen in 8 of 11 short jobs: a progress event published after the final
+    /// one made the observer say "started", "moved" and "completed" again.
+    @Test func nothingIsSaidOfAJobAfterItsFinalEvent() throws {
+        var notebook = Notebook()
+        func job(_ status: JobStatus, _ phase: Phase) -> Job {
+            Job(id: 7, project: "P", user: "u@example.com", specification: "", status: status, currentPhase: phase,
+                linesWritten: 3, tasksDone: 0, tasksTotal: 0, exitCode: status == .completed ? 0 : nil, failureReason: nil,
+                createdAt: "2026-01-01T00:00:00.000Z", startedAt: "2026-01-01T00:00:00.000Z",
+                finishedAt: status.isFinal ? "2026-01-01T00:00:01.000Z" : nil, updatedAt: "2026-01-01T00:00:01.000Z")
+        }
+        #expect(!notebook.update(with: job(.inProgress, .implement)).isEmpty)
+        #expect(notebook.update(with: job(.completed, .implement)).contains { $0.text.contains("completed") })
+        #expect(notebook.update(with: job(.completed, .implement)).isEmpty, "a late progress event of an ended job")
+
+        // At the source: the index publishes no progress for a job that has ended.
+        let scratch = try Scratch()
+        let store = try Store(path: scratch.file("lph.sqlite"))
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO users (email, role, line_credits, token_hash, created_at) VALUES ('u@example.com', 'admin', 10, 'h', 'now')")
+            try db.execute(sql: "INSERT INTO projects (name, user_id, created_at) VALUES ('P', 1, 'now')")
+            try db.execute(sql: "INSERT INTO jobs (project_id, user_id, specification, status, created_at, updated_at) VALUES (1, 1, 'x', 'in_progress', 'now', 'now')")
+            #expect(try JobWrites.progressEvent(db, 1) != nil)
+            try db.execute(sql: "UPDATE jobs SET status = 'completed' WHERE id = 1")
+            #expect(try JobWrites.progressEvent(db, 1) == nil)
+        }
+    }
 }

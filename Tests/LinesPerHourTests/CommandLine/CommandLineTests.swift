@@ -53,4 +53,16 @@ import Testing
         #expect(try await lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "gpt", spec]).0 != 0)
         try await d.stop()
     }
+
+    @Test func submitOverHTTPMakesTheJobThroughTheDaemon() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let spec = d.scratch.file("Spec.md")
+        try "---\nproject: OverHTTP\n---\nBuild it.\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let (status, output) = try await lph(["submit", "--http", "--server", "http://127.0.0.1:\(d.port)", "--token", d.daemon.newAdminToken!, spec])
+        #expect(status == 0)
+        let id = try #require(Int64(output.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "job ", with: "")))
+        #expect(try await d.finished(id).project == "OverHTTP")
+        #expect(FileManager.default.fileExists(atPath: d.spool.accepted + "/\(id)-api.json"))
+        try await d.stop()
+    }
 }

@@ -15,9 +15,11 @@ import FoundationNetworking
         var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
     }
 
-    func call(_ d: TestDaemon, _ method: String, _ path: String, token: String?, body: Any? = nil, raw: Data? = nil) async throws -> Answer {
+    func call(_ d: TestDaemon, _ method: String, _ path: String, token: String?, body: Any? = nil, raw: Data? = nil,
+              headers: [String: String] = [:]) async throws -> Answer {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(d.port)\(path)")!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
         if let raw { request.httpBody = raw }
@@ -209,6 +211,30 @@ import FoundationNetworking
                 #expect(answer == status, "\(method) \(path) with \(token == nil ? "no token" : token!.prefix(8)) answered \(answer)")
             }
         }
+        try await d.stop()
+    }
+
+    /// A client whose POST timed out sends it again: with the same
+    /// Idempotency-Key it gets the first job back, never a second one.
+    @Test func theSameIdempotencyKeyMakesOneJob() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let admin = d.daemon.newAdminToken!
+        func post(_ key: String?, _ specification: String, project: String = "Once") async throws -> Answer {
+            try await call(d, "POST", "/projects/\(project)/jobs", token: admin, body: ["specification": specification],
+                           headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+        }
+        let first = try await post("retry-1", "build it")
+        #expect(first.status == 201)
+        let again = try await post("retry-1", "build it")
+        #expect(again.status == 201 && again.object["id"] as? Int == first.object["id"] as? Int)
+        #expect(try await post("retry-1", "something else").status == 422, "a key is one request")
+        #expect(try await post("retry-1", "build it", project: "Elsewhere").status == 422)
+        #expect(try await post("retry-2", "build it").object["id"] as? Int != first.object["id"] as? Int)
+        #expect(try await post(String(repeating: "k", count: 256), "build it").status == 400)
+        #expect(try await post(nil, "build it").status == 201, "no key: a new job each time")
+        #expect(try d.store.jobs(project: "Once").count == 3)
+        // One size limit for a specification, whichever way it comes.
+        #expect(try await post(nil, String(repeating: "x", count: JobFile.maxSize + 1)).status == 413)
         try await d.stop()
     }
 }
