@@ -113,7 +113,13 @@ public final class Intake: Service, Sendable {
         for claim in claims {
             if !spool.isFiled(claim.name, job: claim.job) {
                 if spool.inode(of: claim.name) == claim.inode {
-                    try spool.file(claim.name, job: claim.job)
+                    // One file that cannot be moved must not keep the daemon from starting: the sweep tries it again.
+                    do {
+                        try spool.file(claim.name, job: claim.job)
+                    } catch {
+                        logger.error("job \(claim.job): \(claim.name) cannot be filed yet, it is tried again: \(error)")
+                        continue
+                    }
                     logger.notice("finished filing \(claim.name) as job \(claim.job) after a restart")
                 } else {
                     logger.warning("job \(claim.job): its file \(claim.name) left incoming/ before it was filed; the job keeps its specification")
@@ -140,7 +146,7 @@ public final class Intake: Service, Sendable {
             } catch let rejection as Rejection {
                 return await reject(name, rejection)
             } catch {
-                problemState.withLock { $0 = "job files wait in incoming/: the database refuses them (they are tried again): \(error)" }
+                problemState.withLock { $0 = "job files wait in incoming/ (they are tried again): \(error)" }
                 logger.error("could not take \(name), it stays in incoming/ and is tried again: \(error)")
                 return false
             }

@@ -92,7 +92,27 @@ public struct Spool: Sendable {
         return st.st_size == 0 ? .emptyFile : .file
     }
 
-    public static func acceptedName(job: Int64, name: String) -> String { "\(job)-\(name)" }
+    /// `<job>-<name>`, shortened to a name the file system takes (255 bytes):
+    /// the job's row keeps the original name.
+    public static func acceptedName(job: Int64, name: String) -> String {
+        let prefix = "\(job)-"
+        return prefix + fitting(name, bytes: Int(NAME_MAX) - prefix.utf8.count)
+    }
+
+    /// `name`, or, when it is longer than `bytes`, its start, "…" and its extension,
+    /// cut between characters.
+    static func fitting(_ name: String, bytes: Int) -> String {
+        guard name.utf8.count > bytes else { return name }
+        let dot = name.lastIndex(of: ".").map { name[$0...] }
+        let ext = dot.map(String.init).flatMap { $0.utf8.count <= 16 ? $0 : nil } ?? ""
+        var stem = ""
+        let budget = bytes - ext.utf8.count - "…".utf8.count
+        for character in name {
+            guard stem.utf8.count + character.utf8.count <= budget else { break }
+            stem.append(character)
+        }
+        return stem + "…" + ext
+    }
 
     /// Moves `incoming/<name>` to `accepted/<job>-<name>`.
     func file(_ name: String, job: Int64) throws {
@@ -112,10 +132,12 @@ public struct Spool: Sendable {
     /// moves it there. A name already taken in `rejected/` gets a numeric
     /// suffix, so no earlier rejected file is ever overwritten.
     func reject(_ name: String, _ rejection: Rejection) throws -> String {
-        var target = name
+        // Room beside the name for ".error", a numeric suffix and a temporary ".tmp".
+        let base = Self.fitting(name, bytes: Int(NAME_MAX) - 24)
+        var target = base
         var n = 1
         while exists(rejected + "/" + target) || exists(rejected + "/" + target + ".error") {
-            target = "\(name).\(n)"
+            target = "\(base).\(n)"
             n += 1
         }
         let reason = rejection.reason.replacingOccurrences(of: "\n", with: " ") + "\n"

@@ -115,6 +115,44 @@ import Testing
     }
 }
 
+/// Every name the kernel allows ends in `accepted/` or `rejected/`, also
+/// when `<job-id>-` or `.error` would make it longer than a name may be;
+/// the job's row keeps the name as it was.
+@Suite struct LongNameTests {
+    static let valid = String(repeating: "v", count: 251) + ".md"        // 254 bytes
+    static let invalid = String(repeating: "i", count: 250) + ".json"    // 255 bytes, not JSON inside
+
+    @Test func namesAsLongAsTheKernelAllowsAreAcceptedOrRejected() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        try d.drop(Self.valid, "---\nproject: Long\n---\nx\n")
+        try d.drop(Self.invalid, "not json")
+        let job = try await d.finished(try await d.jobID(forSpoolFile: Self.valid))
+        #expect(job.project == "Long")
+        try await eventually("incoming/ empty") { try FileManager.default.contentsOfDirectory(atPath: d.spool.incoming).isEmpty }
+        let accepted = try FileManager.default.contentsOfDirectory(atPath: d.spool.accepted)
+        #expect(accepted == [Spool.acceptedName(job: job.id, name: Self.valid)])
+        #expect(accepted[0].hasPrefix("\(job.id)-vvv") && accepted[0].hasSuffix("….md") && accepted[0].utf8.count <= 255)
+        let rejected = try FileManager.default.contentsOfDirectory(atPath: d.spool.rejected).sorted()
+        #expect(rejected.count == 2 && rejected.allSatisfy { $0.hasPrefix("iii") && $0.utf8.count <= 255 })
+        #expect(rejected.contains { $0.hasSuffix("….json.error") })
+        try await d.stop()
+    }
+
+    @Test func aStartWithSuchNamesWaitingServesAndStops() async throws {
+        let scratch = try Scratch()
+        let incoming = scratch.file("Spool/incoming")
+        try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true)
+        writeFile(incoming + "/" + Self.valid, "---\nproject: Long\n---\nx\n")
+        writeFile(incoming + "/" + Self.invalid, "not json")
+        let d = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
+        let job = try await d.finished(try await d.jobID(forSpoolFile: Self.valid))
+        #expect(job.status == .completed)
+        let health = try await RawHTTP.send(port: d.port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        #expect(health.status == 200 && health.json["status"] as? String == "ok")
+        try await d.stop()
+    }
+}
+
 @Suite struct ClaimTests {
     @Test func claimingTheSameUnfiledFileTwiceMakesOneJob() async throws {
         let d = try await TestDaemon(agent: ["/bin/true"])

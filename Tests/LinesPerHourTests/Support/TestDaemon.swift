@@ -46,7 +46,7 @@ final class TestDaemon: Sendable {
     /// Drops a job file the careful way: written under a dot name, then renamed.
     @discardableResult
     func drop(_ name: String, _ content: String) throws -> String {
-        let temporary = spool.incoming + "/." + name + ".tmp"
+        let temporary = spool.incoming + "/." + UUID().uuidString + ".tmp"
         writeFile(temporary, content)
         guard rename(temporary, spool.incoming + "/" + name) == 0 else { throw CocoaError(.fileWriteUnknown) }
         return name
