@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     var allowedHosts: [String] = []
     @Option(help: "Seconds after which an HTTP connection with no request in progress is closed (slow or silent clients).")
     var idleTimeout = 30.0
+    @Option(help: "Event streams one user may hold open at once; more are refused with 429.")
+    var maxStreamsPerUser = 64
     @Option(help: "How many jobs run at once.")
     var maxJobs = 2
     @Option(help: "The agent command line, split as a shell splits words (default: this program's demo agent).")
@@ -65,6 +67,8 @@ struct Serve: AsyncParsableCommand {
         settings.allowedHosts = Set(allowedHosts)
         guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
         settings.maxJobs = maxJobs
+        guard maxStreamsPerUser >= 1 else { throw ValidationError("--max-streams-per-user must be at least 1") }
+        settings.streamsPerUser = maxStreamsPerUser
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
         settings.idleTimeout = .seconds(idleTimeout)
         guard let format = FifoSink.Format(rawValue: fifoFormat) else { throw ValidationError("--fifo-format is text or json") }

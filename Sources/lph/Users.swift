@@ -6,7 +6,7 @@ import LinesPerHour
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage users and their line credits through the running daemon (needs an admin token).",
-        subcommands: [List.self, Add.self, Credits.self],
+        subcommands: [List.self, Add.self, Credits.self, Token.self, Delete.self],
         defaultSubcommand: List.self
     )
 
@@ -55,6 +55,30 @@ struct Users: AsyncParsableCommand {
             guard credits >= 0 else { throw ValidationError("credits is a whole number ≥ 0") }
             _ = try await daemon.expectSuccess("POST", "/users/\(user)/credits", body: ["line_credits": credits])
             print("user \(user): \(credits) line credits")
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a user a new token and print it; the old one stops working and its open streams end.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument(help: "The user's id.")
+        var user: Int64
+
+        func run() async throws {
+            let data = try await daemon.expectSuccess("POST", "/users/\(user)/token")
+            print((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String ?? "")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user: their token stops working and their open streams end.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument(help: "The user's id.")
+        var user: Int64
+
+        func run() async throws {
+            _ = try await daemon.expectSuccess("DELETE", "/users/\(user)")
+            print("user \(user): deleted")
         }
     }
 }

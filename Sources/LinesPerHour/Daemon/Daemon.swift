@@ -78,7 +78,7 @@ public final class Daemon: Sendable {
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
         let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster),
-                                       allowedHosts: settings.allowedHosts.union([settings.host]))
+                                       allowedHosts: settings.allowedHosts.union([settings.host]), streamsPerUser: settings.streamsPerUser)
         let http = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),

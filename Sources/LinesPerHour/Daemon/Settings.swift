@@ -15,6 +15,8 @@ public struct Settings: Sendable {
     /// An HTTP connection with no request in progress (one whose headers never
     /// finish arriving, too) is closed after this long: a slow client holds nothing for ever.
     public var idleTimeout: Duration = .seconds(30)
+    /// Event streams one user may hold open at once (a dashboard tab holds two).
+    public var streamsPerUser = 64
     public var maxJobs = 2
     /// The agent command line, already split into words.
     public var agent: [String]

@@ -18,8 +18,8 @@ enum JobWrites {
             return earlier
         }
         let email = request.user ?? defaultUser
-        let user = try email.flatMap { try User.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [$0]) }
-            ?? (email == nil ? User.fetchOne(db, sql: "SELECT * FROM users WHERE role = 'admin' ORDER BY id LIMIT 1") : nil)
+        let user = try email.flatMap { try User.fetchOne(db, sql: "SELECT * FROM users WHERE email = ? AND deleted_at IS NULL", arguments: [$0]) }
+            ?? (email == nil ? User.fetchOne(db, sql: "SELECT * FROM users WHERE role = 'admin' AND deleted_at IS NULL ORDER BY id LIMIT 1") : nil)
         guard let user else { throw Rejection("unknown user \"\(email ?? "admin")\"") }
         if let key = request.idempotencyKey, let earlier = try idempotent(db, request, key: key, user: user.id) { return earlier }
         guard user.lineCredits > 0 else { throw Rejection("user \(user.email) has no line credits left") }

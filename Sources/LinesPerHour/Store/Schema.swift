@@ -148,6 +148,10 @@ enum Schema {
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN idempotency_key TEXT")
             try db.execute(sql: "CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL")
         }
+        migrator.registerMigration("v6: deleted users") { db in
+            // A deleted user who ran jobs stays as their record, without a token.
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN deleted_at TEXT")
+        }
         return migrator
     }
 

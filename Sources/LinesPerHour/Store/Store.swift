@@ -167,7 +167,7 @@ public final class Store: Sendable {
     }
 
     public func users() throws -> [User] {
-        try pool.read { db in try User.fetchAll(db, sql: "SELECT * FROM users ORDER BY id") }
+        try pool.read { db in try User.fetchAll(db, sql: "SELECT * FROM users WHERE deleted_at IS NULL ORDER BY id") }
     }
 }
 

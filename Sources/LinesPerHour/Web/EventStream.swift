@@ -16,10 +16,12 @@ struct EventStream: Sendable {
     static let heartbeat: Duration = .seconds(15)
 
     /// The broadcast streams: `streams` of the journal, visible to `user`.
-    func journal(_ streams: [StreamName], after: Int64, user: User, to writer: inout any ResponseBodyWriter) async throws {
+    func journal(_ streams: [StreamName], after: Int64, user: User, session: StreamSessions.Session,
+                 to writer: inout any ResponseBodyWriter) async throws {
         let visibility = Visibility(user: user, store: store)
         let wanted = Set(streams)
         let feed = EventFeed(broadcaster, idle: Self.heartbeat) { wanted.contains($0.stream) && visibility.allows($0) }
+        session.attach(feed)
         let userID = user.visibleOwner
         var last = after
         _ = try await follow(feed, from: &last, to: &writer, read: { try store.streamEvents(streams, after: $0, userID: userID) })
@@ -27,9 +29,10 @@ struct EventStream: Sendable {
 
     /// One job's log: the whole log, then live lines, then `event: end` once
     /// the job has ended and its last line was sent.
-    func jobLog(_ job: Int64, after: Int64, to writer: inout any ResponseBodyWriter) async throws {
+    func jobLog(_ job: Int64, after: Int64, session: StreamSessions.Session, to writer: inout any ResponseBodyWriter) async throws {
         // The job's own `jobs` events wake the loop when its status changes.
         let feed = EventFeed(broadcaster, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
+        session.attach(feed)
         let read = { (after: Int64) in try store.logEvents(job: job, after: after) }
         var last = after
         let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .log }) {

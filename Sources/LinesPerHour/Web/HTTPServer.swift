@@ -28,7 +28,7 @@ enum HTTPServer {
     /// Request bodies larger than this are refused with 413.
     static let maxBody = JobFile.maxSize + 64 * 1024
 
-    static func router(_ deps: Dependencies, allowedHosts: Set<String> = []) -> Router<APIContext> {
+    static func router(_ deps: Dependencies, allowedHosts: Set<String> = [], streamsPerUser: Int = 64) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: HostCheck(allowedNames: Set(allowedHosts.map { $0.lowercased() })))
         // Alive either way (200); "degraded" names what is failing: a full disk, folders inotify cannot watch.
@@ -43,8 +43,9 @@ enum HTTPServer {
         StaticRoutes.add(to: router, store: deps.store)
         let api = router.group().add(middleware: StoreUnavailable()).add(middleware: BearerAuth(store: deps.store))
         JobRoutes.add(to: api, deps)
-        ResourceRoutes.add(to: api, deps)
-        StreamRoutes.add(to: api, deps)
+        let sessions = StreamSessions(perUser: streamsPerUser)
+        ResourceRoutes.add(to: api, deps, sessions: sessions)
+        StreamRoutes.add(to: api, deps, sessions: sessions)
         router.add(middleware: MethodNotAllowed(router.routes))
         return router
     }

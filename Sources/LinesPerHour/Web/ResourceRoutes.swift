@@ -24,7 +24,7 @@ enum ResourceRoutes {
     static let credits: ClosedRange<Int64> = 0...1_000_000_000_000_000
     static let creditsRule = "line_credits is a whole number from 0 to 10^15"
 
-    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
+    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies, sessions: StreamSessions) {
         let store = deps.store
         api.get("/projects") { _, context in
             let user = try context.requireUser()
@@ -90,6 +90,26 @@ enum ResourceRoutes {
                 throw APIError(.notFound, "no user \(id)")
             }
             return JSONBody(value: user)
+        }
+        // A new token for the user; the old one stops working, and its open streams end, at once.
+        api.post("/users/:id/token") { _, context in
+            _ = try HTTPServer.requireAdmin(context)
+            let id = try HTTPServer.pathID(context)
+            guard let (user, token) = try await deps.writer.perform({ db, _ in try UserWrites.replaceToken(db, user: id) }) else {
+                throw APIError(.notFound, "no user \(id)")
+            }
+            sessions.endAll(of: id)
+            return JSONBody(value: CreatedUser(user: user, token: token))
+        }
+        api.delete("/users/:id") { _, context in
+            let admin = try HTTPServer.requireAdmin(context)
+            let id = try HTTPServer.pathID(context)
+            guard id != admin.id else { throw APIError(.conflict, "an admin cannot delete themselves") }
+            guard try await deps.writer.perform({ db, _ in try UserWrites.delete(db, user: id) }) else {
+                throw APIError(.notFound, "no user \(id)")
+            }
+            sessions.endAll(of: id)
+            return Response(status: .noContent)
         }
     }
 }

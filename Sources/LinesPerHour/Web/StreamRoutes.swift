@@ -2,7 +2,7 @@ import Hummingbird
 
 /// The Server-Sent-Event streams.
 enum StreamRoutes {
-    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies) {
+    static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies, sessions: StreamSessions) {
         let stream = EventStream(store: deps.store, broadcaster: deps.broadcaster)
         let broadcast: [StreamName] = [.logs, .insights, .knowledge, .jobs, .artifacts]
         api.get("/streams/:type") { request, context in
@@ -10,7 +10,9 @@ enum StreamRoutes {
                 throw APIError(.notFound, "no such stream; the streams are \(broadcast.map(\.rawValue).joined(separator: ", "))")
             }
             let after = try journalStart(request, [type], context, deps.store)
-            return try sse(request, context) { user, writer in try await stream.journal([type], after: after, user: user, to: &writer) }
+            return try sse(request, context, sessions) { user, session, writer in
+                try await stream.journal([type], after: after, user: user, session: session, to: &writer)
+            }
         }
         api.get("/streams") { request, context in
             let raw = request.uri.queryParameters.get("types").map { String($0) } ?? broadcast.map(\.rawValue).joined(separator: ",")
@@ -21,29 +23,38 @@ enum StreamRoutes {
                 return type
             }
             let after = try journalStart(request, types, context, deps.store)
-            return try sse(request, context) { user, writer in try await stream.journal(types, after: after, user: user, to: &writer) }
+            return try sse(request, context, sessions) { user, session, writer in
+                try await stream.journal(types, after: after, user: user, session: session, to: &writer)
+            }
         }
         api.get("/jobs/:id/logs/stream") { request, context in
             let job = try HTTPServer.visibleJob(context, deps.store)
             let after = try lastEventID(request)
-            return try sse(request, context) { _, writer in try await stream.jobLog(job.id, after: after, to: &writer) }
+            return try sse(request, context, sessions) { _, session, writer in
+                try await stream.jobLog(job.id, after: after, session: session, to: &writer)
+            }
         }
     }
 
     /// An event-stream response; the body runs until the client leaves (noticed
-    /// at once), the stream ends, or the daemon shuts down.
-    private static func sse(_ request: Request, _ context: APIContext,
-                            _ body: @escaping @Sendable (User, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
+    /// at once), the stream ends, the user's token is replaced, or the daemon shuts down.
+    private static func sse(_ request: Request, _ context: APIContext, _ sessions: StreamSessions,
+                            _ body: @escaping @Sendable (User, StreamSessions.Session, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
         let user = try context.requireUser()
+        try sessions.admit(user.id)
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
             body: ResponseBody { writer in
                 MetricsEndpoint.sseClients.increment()
-                defer { MetricsEndpoint.sseClients.decrement() }
+                let session = sessions.register(user.id)
+                defer {
+                    sessions.close(session)
+                    MetricsEndpoint.sseClients.decrement()
+                }
                 do {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        try await body(user, &writer)
+                        try await body(user, session, &writer)
                     }
                 } catch is CancellationError {
                     return  // the client left, or the daemon is shutting down
