@@ -95,12 +95,14 @@ public final class Executor: Service, Sendable {
             running.end(project: job.project)
             wake()
         }
+        let run = UUID().uuidString
         let end: AgentEnd
         do {
-            end = try await runAgent(job, control)
+            end = try await runAgent(job, control, run: run)
         } catch {
             end = .couldNotStart("cannot prepare the job: \(error)")
         }
+        await stopLeftovers(of: job.id, run: run)
         // Every file the agent wrote is indexed and counted before the status changes.
         await index.barrier(project: job.project)
         let (status, reason, code) = judge(end, control.stopReason)
@@ -126,14 +128,23 @@ public final class Executor: Service, Sendable {
         }
     }
 
-    private func runAgent(_ job: Job, _ control: AgentControl) async throws -> AgentEnd {
+    /// Nothing a job started outlives it (``Leftovers``); what was stopped is said in its log.
+    private func stopLeftovers(of job: Int64, run: String) async {
+        let count = Leftovers.kill(run: run)
+        guard count > 0 else { return }
+        _ = try? await writer.perform { db, events in
+            events.append(try Journal.systemLine(db, job: job, "stopped \(count) processes the agent left running", level: .warning))
+        }
+    }
+
+    private func runAgent(_ job: Job, _ control: AgentControl, run token: String) async throws -> AgentEnd {
         let directory = try projectFolder(job.project)
         // The index watches the folder before the agent writes its first file into it.
         await index.barrier(project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
         try PrivateFile.write(job.specification.utf8, to: specFile)
         let launch = try (job.agent ?? settings.agents.profile).launch(settings.agents, project: directory, specification: job.specification)
-        let environment = ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile]
+        let environment = ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile, Leftovers.variable: token]
             .merging(launch.environment) { ours, _ in ours }
         let timer = settings.timeout.map { timeout in
             Task {

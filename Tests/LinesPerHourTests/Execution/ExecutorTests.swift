@@ -137,6 +137,31 @@ import Testing
         try await d.stop()
     }
 
+    /// Seen: 30 children in the agent's process group and one that called
+    /// `setsid` were still alive after their job completed.
+    @Test func nothingAJobStartedOutlivesIt() async throws {
+        let scratch = try Scratch()
+        let agent = try scratch.script("agent.sh", """
+            for i in $(seq 1 30); do sleep 1000 & echo $! >> ../pids; done
+            setsid sleep 1000 & echo $! >> ../pids
+            echo started
+            """)
+        let d = try await TestDaemon(scratch: scratch, agent: [agent])
+        try d.drop("Leaves.md", "x")
+        let job = try await d.finished(try await d.jobID(forSpoolFile: "Leaves.md"))
+        #expect(job.status == .completed)
+        let pids = try String(contentsOfFile: scratch.file("generated_projects/pids"), encoding: .utf8).split(separator: "\n").compactMap { pid_t($0) }
+        #expect(pids.count == 31)
+        func alive(_ pid: pid_t) -> Bool {
+            // A zombie is dead: only its parent's wait is missing.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return !stat.contains(") Z ")
+        }
+        try await eventually("every process the job started to be gone") { !pids.contains(where: alive) }
+        #expect(try d.store.logs(job: job.id, limit: 100).contains { $0.message == "stopped 31 processes the agent left running" })
+        try await d.stop()
+    }
+
     @Test func aPendingJobCanBeCancelledBeforeItStarts() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "sleep 1000"]) { $0.maxJobs = 1 }
         try d.drop("First.md", "x")
