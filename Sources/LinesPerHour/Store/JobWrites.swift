@@ -155,14 +155,12 @@ enum JobWrites {
     /// never changes after submission (it is at `GET /jobs/{id}`) and, at up to
     /// 1 MiB, would otherwise be stored and sent again with every progress event.
     static func jobEvent(_ db: Database, _ job: Int64, _ text: String) throws -> Event {
-        guard let row = try Job.fetchOne(db, sql: Job.stateSelection + " WHERE jobs.id = ?", arguments: [job]),
-              var fields = try JSONSerialization.jsonObject(with: JSONCoding.encoder.encode(row)) as? [String: Any] else {
+        guard let row = try Job.fetchOne(db, sql: Job.stateSelection + " WHERE jobs.id = ?", arguments: [job]) else {
             return try Journal.record(db, .jobs, text, job: job)
         }
-        fields.removeValue(forKey: "specification")
-        let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
-        return try Journal.record(db, .jobs, text, job: job, payload: String(decoding: payload, as: UTF8.self))
+        return try Journal.record(db, .jobs, text, job: job, payload: String(decoding: try JSONCoding.encoder.encode(row), as: UTF8.self))
     }
+
 }
 
 /// The JSON conventions of every API answer and payload: snake_case keys.

@@ -71,6 +71,34 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
 }
 
 extension Job {
+    enum CodingKeys: String, CodingKey {
+        case id, project, user, specification, agent, status, currentPhase, linesWritten, tasksDone, tasksTotal
+        case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
+    }
+
+    /// As synthesized, except that an unread specification (""; a job's is
+    /// never empty) is left out: lists and `jobs` stream payloads carry a job's
+    /// state, not up to 1 MiB of text that never changes (it is at `GET /jobs/{id}`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(project, forKey: .project)
+        try c.encode(user, forKey: .user)
+        if !specification.isEmpty { try c.encode(specification, forKey: .specification) }
+        try c.encodeIfPresent(agent, forKey: .agent)
+        try c.encode(status, forKey: .status)
+        try c.encode(currentPhase, forKey: .currentPhase)
+        try c.encode(linesWritten, forKey: .linesWritten)
+        try c.encode(tasksDone, forKey: .tasksDone)
+        try c.encode(tasksTotal, forKey: .tasksTotal)
+        try c.encodeIfPresent(exitCode, forKey: .exitCode)
+        try c.encodeIfPresent(failureReason, forKey: .failureReason)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+
     /// As synthesized, except that `specification` may be absent: the `jobs`
     /// stream's payloads leave it out (see ``JobWrites/jobEvent(_:_:_:)``).
     public init(from decoder: any Decoder) throws {

@@ -34,13 +34,17 @@ public final class Store: Sendable {
         }
     }
 
-    public func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, limit: Int = 500) throws -> [Job] {
+    /// Jobs newest first, `limit` at most, older than `before` when given: their
+    /// state without their specifications (read per job, ``job(_:)``).
+    public func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, before: Int64? = nil,
+                     limit: Int = 500) throws -> [Job] {
         try pool.read { db in
             var filter = Filter()
             filter.add("jobs.status = ?", status?.rawValue)
             filter.add("projects.name = ?", project)
             filter.add("jobs.user_id = ?", userID)
-            return try Job.fetchAll(db, sql: Job.selection + filter.sql + " ORDER BY jobs.id DESC LIMIT ?", arguments: filter.arguments(limit))
+            filter.add("jobs.id < ?", before)
+            return try Job.fetchAll(db, sql: Job.stateSelection + filter.sql + " ORDER BY jobs.id DESC LIMIT ?", arguments: filter.arguments(limit))
         }
     }
 

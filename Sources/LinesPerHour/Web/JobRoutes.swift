@@ -42,7 +42,18 @@ enum JobRoutes {
                 return s
             }
             let project = request.uri.queryParameters.get("project").map { String($0) }
-            return JSONBody(value: try deps.store.jobs(status: status, project: project, userID: user.visibleOwner))
+            let limit = try HTTPServer.intParameter(request, "limit") ?? 500
+            guard (1...1000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 1000") }
+            let before = try HTTPServer.intParameter(request, "before")
+            let jobs = try deps.store.jobs(status: status, project: project, userID: user.visibleOwner, before: before, limit: Int(limit))
+            // A full page may have more behind it: the next one starts before its last id.
+            var response = try JSONBody(value: jobs).response(from: request, context: context)
+            if jobs.count == Int(limit), let last = jobs.last {
+                var next = request.uri.queryParameters.filter { $0.key != "before" }.map { "\($0.key)=\($0.value)" }
+                next.append("before=\(last.id)")
+                response.headers[.init("Link")!] = "</jobs?\(next.joined(separator: "&"))>; rel=\"next\""
+            }
+            return response
         }
         api.get("/jobs/:id") { _, context in
             JSONBody(value: try HTTPServer.visibleJob(context, deps.store))

@@ -237,4 +237,25 @@ import FoundationNetworking
         #expect(try await post(nil, String(repeating: "x", count: JobFile.maxSize + 1)).status == 413)
         try await d.stop()
     }
+
+    /// Seen: `GET /jobs` answered every full specification (33 MB for 32 jobs
+    /// of 1 MiB). Lists carry a job's state, paged; the specification is read per job.
+    @Test func listsArePagedSummariesAndTheSpecificationIsReadPerJob() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let admin = d.daemon.newAdminToken!
+        let big = String(repeating: "s", count: JobFile.maxSize - 10)
+        for _ in 0..<3 { #expect(try await call(d, "POST", "/projects/Big/jobs", token: admin, body: ["specification": big]).status == 201) }
+        let all = try await call(d, "GET", "/jobs", token: admin)
+        #expect(all.array.count == 3 && all.array.allSatisfy { $0["specification"] == nil && $0["status"] != nil })
+        let first = try await call(d, "GET", "/jobs?limit=2&project=Big", token: admin)
+        #expect(first.array.map { $0["id"] as? Int } == [3, 2])
+        let link = try #require(first.headers["Link"] as? String)
+        #expect(link.contains("before=2") && link.contains("project=Big") && link.hasSuffix("rel=\"next\""))
+        let rest = try await call(d, "GET", "/jobs?limit=2&project=Big&before=2", token: admin)
+        #expect(rest.array.map { $0["id"] as? Int } == [1])
+        #expect(rest.headers["Link"] == nil)
+        #expect(try await call(d, "GET", "/jobs/1", token: admin).object["specification"] as? String == big)
+        #expect(try await call(d, "GET", "/jobs?limit=0", token: admin).status == 400)
+        try await d.stop()
+    }
 }
