@@ -45,6 +45,8 @@ public final class ArtifactIndex: Service, Sendable {
     private let degradations: AsyncStream<String>
     private let degradationFeed: AsyncStream<String>.Continuation
     private let problemState = Mutex<String?>(nil)
+    /// Paths a walk did not follow in the current batch (too deep, too long), to be reported with it.
+    private let unfollowed = Mutex<[String]>([])
     static let degradedRescan: Duration = .seconds(5)
     private let rescans = Counter(label: "lph_rescans_total")
     private let overflows = Counter(label: "lph_inotify_overflows_total")
@@ -168,29 +170,43 @@ public final class ArtifactIndex: Service, Sendable {
 
     private func process(_ items: [Item]) async {
         var changes: [ArtifactChange] = []
-        var notes: [String] = []
+        var notes: [(text: String, level: Level)] = []
         var cookies: [String] = []
         var flush = false
         for item in items {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
-                notes.append(rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies))
+                notes.append((rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies), .info))
             case .event(let event):
                 changes += self.changes(for: event, cookies: &cookies)
             case .rescan(let reason):
-                notes.append(rescan(reason: reason, into: &changes, cookies: &cookies))
+                notes.append((rescan(reason: reason, into: &changes, cookies: &cookies), .info))
             case .flushJobEvents:
                 flush = true
             }
         }
+        if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
         if !changes.isEmpty || !notes.isEmpty || flush {
             await commit(changes, notes: notes, flushPending: flush)
         }
         barriers.seen(cookies)
     }
 
-    private func commit(_ changes: [ArtifactChange], notes: [String], flushPending: Bool) async {
+    /// What the batch's walks did not follow, said out loud (the daemon's log and the logs stream).
+    private func unfollowedWarning() -> String? {
+        let paths = unfollowed.withLock { paths in
+            defer { paths.removeAll() }
+            return paths
+        }
+        guard let first = paths.first else { return nil }
+        let warning = "not indexed: \(paths.count) entries deeper than \(Tree.maxDepth) levels or with paths over \(Tree.maxPath) bytes"
+            + " (for instance \(String(first.prefix(200)))…)"
+        logger.warning("\(warning)")
+        return warning
+    }
+
+    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async {
         let projects = running.jobsByProject
         let throttle = self.throttle
         do {
@@ -201,7 +217,7 @@ public final class ArtifactIndex: Service, Sendable {
                 for job in throttle.due(touched, flushPending: flushPending) {
                     if let progress = try JobWrites.progressEvent(db, job) { events.append(progress) }
                 }
-                for note in notes { events.append(try Journal.record(db, .logs, note)) }
+                for note in notes { events.append(try Journal.record(db, .logs, note.text, level: note.level)) }
                 return exhausted
             }
             for job in exhausted { running.control(of: job)?.stop(.creditsExhausted) }
@@ -288,7 +304,7 @@ public final class ArtifactIndex: Service, Sendable {
     /// was written before the folder was watched: it counts as seen.
     private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
-        Tree.walk(folder) { fullPath in
+        Tree.walk(folder, depth: depth(of: folder), beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
             if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
                 cookies.append(fullPath)
@@ -297,6 +313,15 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         return changes
+    }
+
+    /// Levels below the root.
+    private func depth(of folder: String) -> Int {
+        folder.utf8.dropFirst(root.utf8.count).filter { $0 == UInt8(ascii: "/") }.count
+    }
+
+    private func noteUnfollowed(_ path: String) {
+        unfollowed.withLock { $0.append(path) }
     }
 
     // MARK: - Rescans
@@ -311,7 +336,7 @@ public final class ArtifactIndex: Service, Sendable {
         var seen: [String: Set<String>] = [:]
         var changed = 0
         var files = 0
-        Tree.walk(root) { fullPath in
+        Tree.walk(root, beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)

@@ -266,10 +266,14 @@ public final class Inotify: Sendable {
 
     /// Watches a folder and every folder under it (never through a symlink);
     /// returns why some could not be (their subfolders are not tried).
+    /// Folders deeper than ``Tree/maxDepth`` below the root, or with paths
+    /// over ``Tree/maxPath`` bytes, are not watched: the index does not follow them either.
     private func watchTree(_ top: String, in root: inout Root) -> [DaemonError] {
         var failures: [DaemonError] = []
+        let rootDepth = root.directory.utf8.filter { $0 == UInt8(ascii: "/") }.count
         var stack = [top]
         while let folder = stack.popLast() {
+            guard folder.utf8.filter({ $0 == UInt8(ascii: "/") }).count - rootDepth <= Tree.maxDepth else { continue }
             if let failure = watchFolder(folder, in: &root) {
                 failures.append(failure)
                 continue
@@ -278,7 +282,7 @@ public final class Inotify: Sendable {
             for name in entries {
                 var st = stat()
                 let path = folder + "/" + name
-                if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { stack.append(path) }
+                if path.utf8.count <= Tree.maxPath && lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { stack.append(path) }
             }
         }
         return failures

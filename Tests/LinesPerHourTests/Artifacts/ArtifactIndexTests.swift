@@ -153,3 +153,51 @@ import Testing
         try await d.stop()
     }
 }
+
+/// Trees the index does not follow: too deep, or paths too long to name.
+@Suite struct DeepTreeTests {
+    /// Makes `levels` nested folders named `name` under `top` (through
+    /// descriptors, so paths longer than PATH_MAX can be made) and writes
+    /// `file` in the deepest one.
+    func nest(_ top: String, levels: Int, name: String) {
+        var fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(fd >= 0)
+        for _ in 0..<levels {
+            #expect(mkdirat(fd, name, 0o755) == 0)
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            close(fd)
+            fd = next
+        }
+        let file = openat(fd, "bottom.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(file >= 0)
+        _ = "deep\n".withCString { write(file, $0, strlen($0)) }
+        close(file)
+        close(fd)
+    }
+
+    @Test func tooDeepOrTooLongIsSaidAloudNotMissedInSilence() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let top = d.daemon.settings.projects + "/Deep"
+        try FileManager.default.createDirectory(atPath: top, withIntermediateDirectories: true)
+        writeFile(top + "/top.txt", "top\n")
+        try await offThePool {
+            nest(top, levels: 500, name: "d")
+            nest(top, levels: 60, name: String(repeating: "l", count: 80))
+        }
+        try await eventually("the warning in the logs stream") {
+            try d.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'not indexed:%'") }
+                .count >= 1
+        }
+        // Rescans say it too, and the files within reach are indexed.
+        await d.daemon.index.barrier(project: "Deep")
+        let paths = try d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).map(\.filePath)
+        #expect(paths.contains("top.txt"))
+        #expect(!paths.contains { $0.hasSuffix("bottom.txt") })
+        let shallow = top + String(repeating: "/d", count: 10)
+        writeFile(shallow + "/mid.txt", "mid\n")
+        try await eventually("a file within reach") {
+            try d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).contains { $0.filePath.hasSuffix("/mid.txt") }
+        }
+        try await d.stop()
+    }
+}
