@@ -9,8 +9,9 @@ import Synchronization
 /// `artifacts` row, kept true by inotify and never by polling.
 ///
 /// Events are taken in batches (whatever queued while the last batch was
-/// committed), read from disk here, and committed in one unit of work, which
-/// also settles the running jobs' `lines_written` and credits. A start, a
+/// committed), read from disk here, and committed in one unit of work; a
+/// change in a running job's project (a file still being appended to, too)
+/// has the ``ChangeTracker`` measure that job's diff. A start, a
 /// queue overflow and the slow safety sweep each rescan the whole tree and
 /// reconcile it with the table. ``barrier(project:)`` proves that every
 /// change made before it is committed.
@@ -36,6 +37,7 @@ public final class ArtifactIndex: Service, Sendable {
     private let store: Store
     private let writer: Writer
     private let running: RunningJobs
+    private let changeTracker: ChangeTracker
     private let logger: Logger
     private let sweepInterval: Duration
     private let state = Mutex(State())
@@ -47,17 +49,21 @@ public final class ArtifactIndex: Service, Sendable {
     private let problemState = Mutex<String?>(nil)
     /// Paths a walk did not follow in the current batch (too deep, too long), to be reported with it.
     private let unfollowed = Mutex<[String]>([])
+    /// Projects where a file was modified (written to, still open) in the current batch.
+    private let modified = Mutex<Set<String>>([])
     static let degradedRescan: Duration = .seconds(5)
     private let rescans = Counter(label: "lph_rescans_total")
     private let overflows = Counter(label: "lph_inotify_overflows_total")
     private let watchedFolders = Gauge(label: "lph_watched_folders")
     static let cookiePrefix = ".lph-cookie-"
 
-    public init(root: String, store: Store, writer: Writer, running: RunningJobs, sweepInterval: Duration, logger: Logger) {
+    public init(root: String, store: Store, writer: Writer, running: RunningJobs, changeTracker: ChangeTracker,
+                sweepInterval: Duration, logger: Logger) {
         self.root = Inotify.normalized(root)
         self.store = store
         self.writer = writer
         self.running = running
+        self.changeTracker = changeTracker
         self.sweepInterval = sweepInterval
         self.logger = logger
         (degradations, degradationFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -67,7 +73,8 @@ public final class ArtifactIndex: Service, Sendable {
     public var problem: String? { problemState.withLock { $0 } }
 
     public func run() async throws {
-        let mask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+        // IN_MODIFY: a file an agent keeps open and appends to counts while it grows, not only once closed.
+        let mask = IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
         let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true) { [self] event in
             if let reason = event.unwatched {
                 degradationFeed.yield(reason)
@@ -187,10 +194,22 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
+        var touched = Set<Int64>()
         if !changes.isEmpty || !notes.isEmpty || flush {
-            await commit(changes, notes: notes, flushPending: flush)
+            touched = await commit(changes, notes: notes, flushPending: flush)
         }
+        measure(touched, modifiedIn: modified.withLock { projects in
+            defer { projects.removeAll() }
+            return projects
+        })
         barriers.seen(cookies)
+    }
+
+    /// Has the change tracker measure the running jobs whose projects changed.
+    private func measure(_ touched: Set<Int64>, modifiedIn modifiedProjects: Set<String>) {
+        for (project, job) in running.jobsByProject where touched.contains(job) || modifiedProjects.contains(project) {
+            changeTracker.touched(job: job, project: project) { [running] in running.control(of: job)?.stop(.creditsExhausted) }
+        }
     }
 
     /// What the batch's walks did not follow, said out loud (the daemon's log and the logs stream).
@@ -206,21 +225,21 @@ public final class ArtifactIndex: Service, Sendable {
         return warning
     }
 
-    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async {
+    /// Commits a batch; returns the running jobs whose projects it changed.
+    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Set<Int64> {
         let projects = running.jobsByProject
         let throttle = self.throttle
+        var result = Set<Int64>()
         do {
-            let exhausted = try await writer.perform { db, events -> [Int64] in
+            let touched = try await writer.perform { db, events -> Set<Int64> in
                 let touched = try ArtifactWrites.apply(db, changes, running: projects, adminID: try ArtifactWrites.adminID(db), events: &events)
-                var exhausted: [Int64] = []
-                for job in touched where try ArtifactWrites.settle(db, job: job) { exhausted.append(job) }
                 for job in throttle.due(touched, flushPending: flushPending) {
                     if let progress = try JobWrites.progressEvent(db, job) { events.append(progress) }
                 }
                 for note in notes { events.append(try Journal.record(db, .logs, note.text, level: note.level)) }
-                return exhausted
+                return touched
             }
-            for job in exhausted { running.control(of: job)?.stop(.creditsExhausted) }
+            result = touched
         } catch {
             // The database refused (a full disk): a later rescan finds the same changes again.
             logger.error("could not record \(changes.count) artifact changes, rescanning in \(Self.degradedRescan): \(error)")
@@ -235,6 +254,7 @@ public final class ArtifactIndex: Service, Sendable {
                 enqueue(.flushJobEvents)
             }
         }
+        return result
     }
 
     // MARK: - Events → changes
@@ -252,6 +272,11 @@ public final class ArtifactIndex: Service, Sendable {
         guard let (project, path) = locate(event.path) else { return [] }
         if event.name.hasPrefix(Self.cookiePrefix) {
             if event.has(IN_CLOSE_WRITE) { cookies.append(event.path) }
+            return []
+        }
+        // A file written to and still open: its row waits for the close, its lines are measured now.
+        if event.has(IN_MODIFY) {
+            modified.withLock { _ = $0.insert(project) }
             return []
         }
         if let from = event.movedFrom {

@@ -16,6 +16,7 @@ public final class Daemon: Sendable {
     public let broadcaster: Broadcaster
     public let executor: Executor
     public let index: ArtifactIndex
+    public let changes: ChangeTracker
     public let spool: Spool
     /// Set on the first start only: the new admin's token.
     public let newAdminToken: String?
@@ -39,8 +40,11 @@ public final class Daemon: Sendable {
         self.broadcaster = broadcaster
         writer = Writer(pool: store.pool, logger: logger) { broadcaster.publish($0) }
         let running = RunningJobs()
+        try PrivateFile.folder(settings.stateDirectory + "/shadow")
+        changes = ChangeTracker(shadows: Self.absolute(settings.stateDirectory + "/shadow"), projects: Self.absolute(settings.projects),
+                                writer: writer, logger: logger)
         index = ArtifactIndex(root: Self.absolute(settings.projects), store: store, writer: writer, running: running,
-                              sweepInterval: settings.sweepInterval, logger: logger)
+                              changeTracker: changes, sweepInterval: settings.sweepInterval, logger: logger)
         try SpecKit.install(at: settings.speckitWorkflowPath)
         var agents = AgentSettings(command: settings.agent, workflowFile: Self.absolute(settings.speckitWorkflowPath))
         agents.profile = settings.agentProfile
@@ -54,7 +58,7 @@ public final class Daemon: Sendable {
             timeout: settings.jobTimeout,
             grace: settings.stopGrace,
             classifier: LineClassifier(rules: settings.phaseRules)
-        ), store: store, writer: writer, running: running, index: index, logger: logger)
+        ), store: store, writer: writer, running: running, index: index, changes: changes, logger: logger)
         newAdminToken = try AdminBootstrap.ensureAdmin(store: store, settings: settings)
     }
 
@@ -77,7 +81,7 @@ public final class Daemon: Sendable {
         let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster),
+        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster, changes: changes),
                                        allowedHosts: settings.allowedHosts.union([settings.host]), streamsPerUser: settings.streamsPerUser)
         let http = Application(
             router: router,
@@ -87,7 +91,7 @@ public final class Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [writer, fifo, observer, curator, index, executor, intake, http],
+            services: [writer, fifo, observer, curator, changes, index, executor, intake, http],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -28,15 +28,18 @@ public final class Executor: Service, Sendable {
     private let logger: Logger
     private let running: RunningJobs
     private let index: ArtifactIndex
+    private let changes: ChangeTracker
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
 
-    public init(settings: Settings, store: Store, writer: Writer, running: RunningJobs, index: ArtifactIndex, logger: Logger) {
+    public init(settings: Settings, store: Store, writer: Writer, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
+                logger: Logger) {
         self.settings = settings
         self.store = store
         self.writer = writer
         self.running = running
         self.index = index
+        self.changes = changes
         self.logger = logger
         (wakeups, wakeFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -105,6 +108,7 @@ public final class Executor: Service, Sendable {
         await stopLeftovers(of: job.id, run: run)
         // Every file the agent wrote is indexed and counted before the status changes.
         await index.barrier(project: job.project)
+        await changes.measure(job: job.id, project: job.project, final: true)
         let (status, reason, code) = judge(end, control.stopReason)
         await recordEnd(of: job.id, status: status, reason: reason, exitCode: code)
     }
@@ -117,7 +121,6 @@ public final class Executor: Service, Sendable {
         while true {
             do {
                 try await writer.perform { db, events in
-                    _ = try ArtifactWrites.settle(db, job: job)
                     try JobWrites.finish(db, job: job, status: status, reason: reason, exitCode: exitCode, events: &events)
                 }
                 return
@@ -139,8 +142,10 @@ public final class Executor: Service, Sendable {
 
     private func runAgent(_ job: Job, _ control: AgentControl, run token: String) async throws -> AgentEnd {
         let directory = try projectFolder(job.project)
-        // The index watches the folder before the agent writes its first file into it.
+        // The index watches the folder before the agent writes its first file into it,
+        // and what the job writes is measured against the project as it is now.
         await index.barrier(project: job.project)
+        try await changes.begin(job: job.id, project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
         try PrivateFile.write(job.specification.utf8, to: specFile)
         let launch = try (job.agent ?? settings.agents.profile).launch(settings.agents, project: directory, specification: job.specification)

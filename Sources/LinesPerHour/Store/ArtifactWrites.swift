@@ -29,8 +29,8 @@ struct TaskCount: Sendable, Equatable {
     var total: Int
 }
 
-/// The `artifacts` table and what hangs on it: a job's `lines_written`, its
-/// user's credits, its task progress and the phases files reveal.
+/// The `artifacts` table and what hangs on it: a job's task progress and the
+/// phases files reveal. (What a job wrote is counted as a diff: ``ChangeWrites``.)
 enum ArtifactWrites {
     /// Applies the changes; returns the running jobs whose projects changed.
     /// (A project runs one job at a time, so a change there is that job's.)
@@ -143,25 +143,6 @@ enum ArtifactWrites {
     }
 
     // MARK: - Jobs: lines, credits, tasks, phases
-
-    /// Brings `lines_written` up to the sum of the job's files and charges the
-    /// difference to its user. Returns true when the user ran out of credits.
-    /// Hidden files and folders (tool state: `.specify/`, `.claude/`, `.git/`) are not counted.
-    static func settle(_ db: Database, job: Int64) throws -> Bool {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT jobs.lines_written, jobs.user_id, users.line_credits FROM jobs JOIN users ON users.id = jobs.user_id WHERE jobs.id = ?
-            """, arguments: [job]) else { return false }
-        let total = try Int64.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(line_count), 0) FROM artifacts
-            WHERE job_id = ? AND file_path NOT LIKE '.%' AND file_path NOT LIKE '%/.%'
-            """, arguments: [job]) ?? 0
-        let delta = total - (row["lines_written"] as Int64)
-        guard delta != 0 else { return false }
-        let credits: Int64 = row["line_credits"]
-        try db.execute(sql: "UPDATE jobs SET lines_written = ?, updated_at = ? WHERE id = ?", arguments: [total, Timestamp.now(), job])
-        try db.execute(sql: "UPDATE users SET line_credits = ? WHERE id = ?", arguments: [max(0, credits - delta), row["user_id"] as Int64])
-        return delta > credits
-    }
 
     private static func progress(_ db: Database, job: Int64, path: String, facts: FileFacts, tasks: TaskCount?,
                                  events: inout [Event]) throws {

@@ -45,7 +45,10 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
     public var agent: AgentProfile?
     public var status: JobStatus
     public var currentPhase: Phase
+    /// Lines added, as a diff against the project as it was when the job started.
     public var linesWritten: Int64
+    /// Lines removed, by the same diff (a changed line is one removed and one added).
+    public var linesRemoved: Int64 = 0
     public var tasksDone: Int64
     public var tasksTotal: Int64
     public var exitCode: Int64?
@@ -62,7 +65,7 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
     /// Every column but the specification (which then decodes as ""): a job's
     /// state, read often, without up to 1 MiB of text that never changes.
     static let stateSelection = """
-        SELECT jobs.id, jobs.agent, jobs.status, jobs.current_phase, jobs.lines_written, jobs.tasks_done, jobs.tasks_total,
+        SELECT jobs.id, jobs.agent, jobs.status, jobs.current_phase, jobs.lines_written, jobs.lines_removed, jobs.tasks_done, jobs.tasks_total,
         jobs.exit_code, jobs.failure_reason, jobs.created_at, jobs.started_at, jobs.finished_at, jobs.updated_at,
         projects.name AS project, users.email AS user
         """ + " " + joins
@@ -72,7 +75,7 @@ public struct Job: Sendable, Codable, Equatable, FetchableRecord {
 
 extension Job {
     enum CodingKeys: String, CodingKey {
-        case id, project, user, specification, agent, status, currentPhase, linesWritten, tasksDone, tasksTotal
+        case id, project, user, specification, agent, status, currentPhase, linesWritten, linesRemoved, tasksDone, tasksTotal
         case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
     }
 
@@ -89,6 +92,7 @@ extension Job {
         try c.encode(status, forKey: .status)
         try c.encode(currentPhase, forKey: .currentPhase)
         try c.encode(linesWritten, forKey: .linesWritten)
+        try c.encode(linesRemoved, forKey: .linesRemoved)
         try c.encode(tasksDone, forKey: .tasksDone)
         try c.encode(tasksTotal, forKey: .tasksTotal)
         try c.encodeIfPresent(exitCode, forKey: .exitCode)
@@ -111,6 +115,7 @@ extension Job {
         status = try c.decode(JobStatus.self, forKey: .status)
         currentPhase = try c.decode(Phase.self, forKey: .currentPhase)
         linesWritten = try c.decode(Int64.self, forKey: .linesWritten)
+        linesRemoved = try c.decodeIfPresent(Int64.self, forKey: .linesRemoved) ?? 0
         tasksDone = try c.decode(Int64.self, forKey: .tasksDone)
         tasksTotal = try c.decode(Int64.self, forKey: .tasksTotal)
         exitCode = try c.decodeIfPresent(Int64.self, forKey: .exitCode)

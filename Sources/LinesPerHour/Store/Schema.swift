@@ -152,6 +152,25 @@ enum Schema {
             // A deleted user who ran jobs stays as their record, without a token.
             try db.execute(sql: "ALTER TABLE users ADD COLUMN deleted_at TEXT")
         }
+        migrator.registerMigration("v7: lines written as a diff") { db in
+            // Jobs from before keep the lines_written they were charged; their changes were never measured.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN lines_removed INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN start_tree TEXT;
+                ALTER TABLE jobs ADD COLUMN end_tree TEXT;
+                CREATE TABLE job_changes (
+                    job_id INTEGER NOT NULL REFERENCES jobs(id),
+                    file_path TEXT NOT NULL,
+                    old_path TEXT,
+                    lines_added INTEGER NOT NULL,
+                    lines_removed INTEGER NOT NULL,
+                    change TEXT NOT NULL CHECK (\(oneOf("change", "added", "modified", "deleted", "renamed"))),
+                    binary INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (job_id, file_path)
+                );
+                CREATE INDEX job_changes_by_path ON job_changes (file_path);
+                """)
+        }
         return migrator
     }
 

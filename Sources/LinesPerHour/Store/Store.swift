@@ -170,6 +170,45 @@ public final class Store: Sendable {
         }
     }
 
+    // MARK: - Changes
+
+    /// What a job changed, file by file.
+    public func changes(job: Int64) throws -> [FileChange] {
+        try pool.read { try ChangeWrites.changes($0, job: job) }
+    }
+
+    /// The snapshots a job's changes are measured between, once it has started.
+    func trees(job: Int64) throws -> (start: String, end: String)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT start_tree, end_tree FROM jobs WHERE id = ?", arguments: [job]),
+                  let start: String = row["start_tree"], let end: String = row["end_tree"] else { return nil }
+            return (start, end)
+        }
+    }
+
+    /// Files of `job`'s changes that a later job of the same project changed too.
+    func laterChanges(to job: Int64) throws -> [(job: Int64, path: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT later.job_id, later.file_path FROM job_changes AS mine
+                JOIN jobs AS this ON this.id = mine.job_id
+                JOIN jobs AS other ON other.project_id = this.project_id AND other.id > this.id
+                JOIN job_changes AS later ON later.job_id = other.id
+                    AND (later.file_path = mine.file_path OR later.old_path = mine.file_path OR later.file_path = mine.old_path)
+                WHERE mine.job_id = ? ORDER BY later.job_id, later.file_path
+                """, arguments: [job]).map { ($0["job_id"], $0["file_path"]) }
+        }
+    }
+
+    /// The job running in a project now, if any.
+    func runningJob(project: String) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT jobs.id FROM jobs JOIN projects ON projects.id = jobs.project_id WHERE projects.name = ? AND jobs.status = 'in_progress'
+                """, arguments: [project])
+        }
+    }
+
     public func users() throws -> [User] {
         try pool.read { db in try User.fetchAll(db, sql: "SELECT * FROM users WHERE deleted_at IS NULL ORDER BY id") }
     }

@@ -20,6 +20,7 @@ enum HTTPServer {
         var intake: Intake
         var index: ArtifactIndex
         var broadcaster: Broadcaster
+        var changes: ChangeTracker
 
         /// What keeps the daemon from doing all of its work right now.
         var problems: [String] { [writer.problem, index.problem, intake.problem].compactMap { $0 } }

@@ -65,6 +65,24 @@ enum JobRoutes {
             guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
             return JSONBody(value: try deps.store.logs(job: job.id, after: after, limit: Int(limit)))
         }
+        // What a job changed: the same access as its logs.
+        api.get("/jobs/:id/changes") { _, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            return JSONBody(value: try deps.store.changes(job: job.id))
+        }
+        api.get("/jobs/:id/diff") { _, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            guard let (start, end) = try deps.store.trees(job: job.id) else {
+                throw APIError(.notFound, "job \(job.id) has no measured changes (it has not started, or ran before they were measured)")
+            }
+            let patch = try await deps.changes.patch(project: job.project, from: start, to: end)
+            return Response(status: .ok, headers: [.contentType: "text/x-diff; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: patch)))
+        }
+        api.post("/jobs/:id/revert") { _, context in
+            let job = try HTTPServer.visibleJob(context, deps.store)
+            try await Revert.run(job, deps)
+            return JSONBody(value: try deps.store.changes(job: job.id))
+        }
         api.post("/jobs/:id/cancel") { _, context in
             let job = try HTTPServer.visibleJob(context, deps.store)
             switch try await deps.executor.cancel(job.id) {

@@ -20,7 +20,7 @@ import FoundationNetworking
         let paths = try #require(try await document(d)["paths"] as? [String: [String: Any]])
         let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
         let intake = Intake(spool: d.spool, writer: d.daemon.writer, defaultUser: nil, logger: Logger(label: "t")) {}
-        let router = HTTPServer.router(.init(store: d.store, writer: d.daemon.writer, executor: d.daemon.executor, intake: intake, index: d.daemon.index, broadcaster: d.daemon.broadcaster))
+        let router = HTTPServer.router(.init(store: d.store, writer: d.daemon.writer, executor: d.daemon.executor, intake: intake, index: d.daemon.index, broadcaster: d.daemon.broadcaster, changes: d.daemon.changes))
         // A route's path reads as OpenAPI writes it: `/jobs/{id}`.
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         #expect(routed == documented)

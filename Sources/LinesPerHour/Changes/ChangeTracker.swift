@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What each job changed in its project: a diff between a snapshot of the
+/// project taken as the job starts and one taken now (``ShadowRepository``).
+///
+/// The job's counts (lines added, lines removed, file by file) are measured
+/// while its agent runs, at most once per ``window`` after the index sees a
+/// change in the project (a file written, or still being appended to), and
+/// once more when the job ends, before its status changes. Each measurement
+/// charges the user the lines added since the one before, so a job that runs
+/// out of credits is stopped while its agent is still writing: it can
+/// overshoot by what is written in about one window and one measurement.
+///
+/// libgit2 calls are confined to this service's own thread, one request at a
+/// time; a snapshot of an unchanged tree reads no file.
+public final class ChangeTracker: Service, Sendable {
+    static let window: Duration = .milliseconds(500)
+
+    private let shadows: String
+    private let projects: String
+    private let writer: Writer
+    private let logger: Logger
+    private let requests: AsyncStream<Request>
+    private let feed: AsyncStream<Request>.Continuation
+    /// Jobs with a measurement scheduled, so touches within a window make one.
+    private let scheduled = Mutex<Set<Int64>>([])
+    /// Each running job's starting snapshot, and the order of the last
+    /// measurement recorded: measurements are taken in order on the tracker's
+    /// thread, and one that reaches the database after a later one is dropped.
+    private let jobs = Mutex<[Int64: (start: String, recorded: Int)]>([:])
+    private let sequence = Mutex(0)
+
+    typealias Request = @Sendable (inout Repositories) -> Void
+
+    /// The open shadow repositories, by project; lives on the tracker's thread only.
+    struct Repositories {
+        let shadows: String
+        let projects: String
+        var open: [String: ShadowRepository] = [:]
+
+        mutating func of(_ project: String) throws -> ShadowRepository {
+            if let repository = open[project] { return repository }
+            let repository = try ShadowRepository(at: "\(shadows)/\(project).git", workTree: "\(projects)/\(project)")
+            open[project] = repository
+            return repository
+        }
+    }
+
+    public init(shadows: String, projects: String, writer: Writer, logger: Logger) {
+        self.shadows = shadows
+        self.projects = projects
+        self.writer = writer
+        self.logger = logger
+        (requests, feed) = AsyncStream.makeStream()
+    }
+
+    public func run() async throws {
+        let (shadows, projects, requests) = (self.shadows, self.projects, self.requests)
+        await DedicatedThread.run(named: "lph-git") {
+            await withGracefulShutdownHandler {
+                var repositories = Repositories(shadows: shadows, projects: projects)
+                // Runs until shutdown has finished the stream, after every request queued before it.
+                for await request in requests { request(&repositories) }
+            } onGracefulShutdown: {
+                self.feed.finish()
+            }
+        }
+    }
+
+    private func perform<T: Sendable>(_ body: @escaping @Sendable (inout Repositories) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            let queued = feed.yield { repositories in c.resume(with: Result { try body(&repositories) }) }
+            if case .terminated = queued { c.resume(throwing: DaemonError("the change tracker has stopped")) }
+        }
+    }
+
+    // MARK: - A job's changes
+
+    /// Snapshots the project as the job starts: what the job writes is measured against it.
+    func begin(job: Int64, project: String) async throws {
+        let tree = try await perform { try $0.of(project).snapshot() }
+        jobs.withLock { $0[job] = (tree, 0) }
+        try await writer.perform { db, _ in try ChangeWrites.begin(db, job: job, tree: tree) }
+    }
+
+    /// Measures and records the job's changes now; true when its user ran out
+    /// of credits. The `final` one (the job has ended) is the last.
+    @discardableResult
+    func measure(job: Int64, project: String, final: Bool = false) async -> Bool {
+        guard let start = jobs.withLock({ $0[job]?.start }) else { return false }
+        defer { if final { jobs.withLock { _ = $0.removeValue(forKey: job) } } }
+        do {
+            let (order, end, changes) = try await perform { [self] repositories in
+                let repository = try repositories.of(project)
+                let end = try repository.snapshot()
+                let order = sequence.withLock { n in
+                    n += 1
+                    return n
+                }
+                return (order, end, try repository.changes(from: start, to: end))
+            }
+            return try await writer.perform { [self] db, events in
+                let newest = jobs.withLock { states -> Bool in
+                    guard let state = states[job], state.recorded < order else { return false }
+                    states[job]?.recorded = order
+                    return true
+                }
+                return newest ? try ChangeWrites.record(db, job: job, tree: end, changes, events: &events) : false
+            }
+        } catch {
+            logger.error("cannot measure the changes of job \(job): \(error)")
+            return false
+        }
+    }
+
+    /// Something changed in a running job's project: a measurement within a
+    /// window. `outOfCredits` runs when it finds the user out of credits.
+    func touched(job: Int64, project: String, outOfCredits: @escaping @Sendable () -> Void) {
+        guard scheduled.withLock({ $0.insert(job).inserted }) else { return }
+        Task {
+            try? await Task.sleep(for: Self.window)
+            scheduled.withLock { _ = $0.remove(job) }
+            if await measure(job: job, project: project) { outOfCredits() }
+        }
+    }
+
+    // MARK: - Review
+
+    /// The unified diff of what the job changed.
+    func patch(project: String, from start: String, to end: String) async throws -> String {
+        try await perform { try $0.of(project).patch(from: start, to: end) }
+    }
+
+    /// Puts the files the job changed back as they were at its start.
+    func revert(project: String, from start: String, to end: String) async throws {
+        try await perform { try $0.of(project).revert(from: start, to: end) }
+    }
+
+    /// Whether a folder of the project (relative path) is ignored.
+    func isIgnored(project: String, folder: String) async -> Bool {
+        (try? await perform { try $0.of(project).isIgnored(folder: folder) }) ?? false
+    }
+}
