@@ -24,6 +24,8 @@ public final class ArtifactIndex: Service, Sendable {
     enum Item: Sendable {
         case event(WatchEvent)
         case rescan(reason: String)
+        /// A `.gitignore` changed: folders it now ignores are unwatched, and a rescan drops their rows.
+        case ignoreRulesChanged
         case flushJobEvents
     }
 
@@ -38,6 +40,7 @@ public final class ArtifactIndex: Service, Sendable {
     private let writer: Writer
     private let running: RunningJobs
     private let changeTracker: ChangeTracker
+    private let ignore: IgnoreRules
     private let logger: Logger
     private let sweepInterval: Duration
     private let state = Mutex(State())
@@ -49,6 +52,10 @@ public final class ArtifactIndex: Service, Sendable {
     private let problemState = Mutex<String?>(nil)
     /// Paths a walk did not follow in the current batch (too deep, too long), to be reported with it.
     private let unfollowed = Mutex<[String]>([])
+    private let watchHandle = Mutex<Inotify.Handle?>(nil)
+    /// Folders found ignored or not in the current batch (an event queued before a
+    /// `.gitignore` unwatched its folder must not index the file after all).
+    private let ignoredFolders = Mutex<[String: Bool]>([:])
     /// Projects where a file was modified (written to, still open) in the current batch.
     private let modified = Mutex<Set<String>>([])
     static let degradedRescan: Duration = .seconds(5)
@@ -57,13 +64,14 @@ public final class ArtifactIndex: Service, Sendable {
     private let watchedFolders = Gauge(label: "lph_watched_folders")
     static let cookiePrefix = ".lph-cookie-"
 
-    public init(root: String, store: Store, writer: Writer, running: RunningJobs, changeTracker: ChangeTracker,
+    public init(root: String, store: Store, writer: Writer, running: RunningJobs, changeTracker: ChangeTracker, ignore: IgnoreRules,
                 sweepInterval: Duration, logger: Logger) {
         self.root = Inotify.normalized(root)
         self.store = store
         self.writer = writer
         self.running = running
         self.changeTracker = changeTracker
+        self.ignore = ignore
         self.sweepInterval = sweepInterval
         self.logger = logger
         (degradations, degradationFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -75,7 +83,7 @@ public final class ArtifactIndex: Service, Sendable {
     public func run() async throws {
         // IN_MODIFY: a file an agent keeps open and appends to counts while it grows, not only once closed.
         let mask = IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
-        let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true) { [self] event in
+        let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true, skip: { [ignore] in ignore.isIgnored(folder: $0) }) { [self] event in
             if let reason = event.unwatched {
                 degradationFeed.yield(reason)
             } else {
@@ -94,6 +102,7 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         let recovery = Task { await runDegraded(handle) }
+        watchHandle.withLock { $0 = handle }
         // On a thread of its own: a rescan walks and reads thousands of files,
         // which must not hold up the intake or the API.
         await DedicatedThread.run(named: "lph-index") {
@@ -176,6 +185,7 @@ public final class ArtifactIndex: Service, Sendable {
     // MARK: - A batch
 
     private func process(_ items: [Item]) async {
+        ignoredFolders.withLock { $0.removeAll() }
         var changes: [ArtifactChange] = []
         var notes: [(text: String, level: Level)] = []
         var cookies: [String] = []
@@ -191,6 +201,9 @@ public final class ArtifactIndex: Service, Sendable {
                 notes.append((rescan(reason: reason, into: &changes, cookies: &cookies), .info))
             case .flushJobEvents:
                 flush = true
+            case .ignoreRulesChanged:
+                if let handle = watchHandle.withLock({ $0 }) { await Inotify.shared.prune(handle) }
+                notes.append((rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies), .info))
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
@@ -203,6 +216,13 @@ public final class ArtifactIndex: Service, Sendable {
             return projects
         })
         barriers.seen(cookies)
+    }
+
+    private func isIgnored(_ folder: String) -> Bool {
+        if let known = ignoredFolders.withLock({ $0[folder] }) { return known }
+        let ignored = ignore.isIgnored(folder: folder)
+        ignoredFolders.withLock { $0[folder] = ignored }
+        return ignored
     }
 
     /// Has the change tracker measure the running jobs whose projects changed.
@@ -274,6 +294,7 @@ public final class ArtifactIndex: Service, Sendable {
             if event.has(IN_CLOSE_WRITE) { cookies.append(event.path) }
             return []
         }
+        if isIgnored(event.directory) { return [] }
         // A file written to and still open: its row waits for the close, its lines are measured now.
         if event.has(IN_MODIFY) {
             modified.withLock { _ = $0.insert(project) }
@@ -296,6 +317,7 @@ public final class ArtifactIndex: Service, Sendable {
         }
         guard !path.isEmpty else { return [] }
         if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absent)] }
+        if event.name == ".gitignore" && (event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO)) { enqueue(.ignoreRulesChanged) }
         // A regular file is read once closed after writing; a symlink is never written, so it is read on creation.
         if event.has(IN_CREATE) && FileFacts.read(event.path)?.kind != .symlink { return [] }
         return observed(event.path, project: project, path: path)
@@ -329,7 +351,7 @@ public final class ArtifactIndex: Service, Sendable {
     /// was written before the folder was watched: it counts as seen.
     private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
-        Tree.walk(folder, depth: depth(of: folder), beyond: noteUnfollowed) { fullPath in
+        Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
             if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
                 cookies.append(fullPath)
@@ -361,7 +383,7 @@ public final class ArtifactIndex: Service, Sendable {
         var seen: [String: Set<String>] = [:]
         var changed = 0
         var files = 0
-        Tree.walk(root, beyond: noteUnfollowed) { fullPath in
+        Tree.walk(root, skip: ignore.isIgnored(folder:), beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)

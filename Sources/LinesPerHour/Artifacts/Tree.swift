@@ -12,8 +12,11 @@ enum Tree {
     static let maxPath = Int(PATH_MAX) - 1
 
     /// Walks `top`, which is `depth` levels below the projects folder.
-    static func walk(_ top: String, depth: Int = 0, beyond: (String) -> Void = { _ in }, _ visit: (String) -> Void) {
+    /// Folders `skip` names (ignored ones) are handed to `skipped` and not walked.
+    static func walk(_ top: String, depth: Int = 0, skip: (String) -> Bool = { _ in false }, skipped: (String) -> Void = { _ in },
+                     beyond: (String) -> Void = { _ in }, _ visit: (String) -> Void) {
         guard depth <= maxDepth else { return beyond(top) }
+        guard depth == 0 || !skip(top) else { return skipped(top) }
         var stack = [(top, depth)]
         while let (folder, level) = stack.popLast() {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
@@ -27,6 +30,7 @@ enum Tree {
                 guard lstat(path, &st) == 0 else { continue }
                 switch st.st_mode & S_IFMT {
                 case S_IFDIR where level + 1 > maxDepth: beyond(path)
+                case S_IFDIR where skip(path): skipped(path)
                 case S_IFDIR: stack.append((path, level + 1))
                 case S_IFREG, S_IFLNK: visit(path)
                 default: continue

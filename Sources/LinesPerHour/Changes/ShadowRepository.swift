@@ -1,5 +1,6 @@
 import CGit2
 import Foundation
+import Synchronization
 
 /// The daemon's own git repository for one project: a bare repository under
 /// the state folder whose work tree is the project folder.
@@ -14,9 +15,12 @@ import Foundation
 /// of an unchanged tree reads no file (5,000 files: about 0.1 s). Not thread
 /// safe: used on one thread only (``ChangeTracker``).
 final class ShadowRepository {
-    /// Ignored besides the project's own rules: dependency trees, build output, tool state.
-    static let defaultIgnores = ["node_modules/", ".venv/", "venv/", "__pycache__/", "target/", "build/", "dist/", ".next/",
-                                 "vendor/", ".git/", ".specify/", ".claude/", ".lph/", ArtifactIndex.cookiePrefix + "*"]
+    /// Dependency trees and build output: not counted, and not watched nor indexed either (``IgnoreRules``).
+    static let dependencyFolders = ["node_modules", ".venv", "venv", "__pycache__", "target", "build", "dist", ".next", "vendor", ".git"]
+    /// Agents' tool state: watched and indexed (Spec Kit's run logs give a job's phases), never counted.
+    static let toolStateFolders = [".specify", ".claude", ".lph"]
+    /// Ignored besides the project's own rules.
+    static let defaultIgnores = (dependencyFolders + toolStateFolders).map { $0 + "/" } + [ArtifactIndex.cookiePrefix + "*"]
     /// Files larger than this are left out of snapshots (and so never counted).
     static let maxFileSize: Int64 = 50 << 20
 
@@ -25,7 +29,10 @@ final class ShadowRepository {
     /// Opens the shadow repository at `path`, made on first use, over the project folder `workTree`.
     init(at path: String, workTree: String) throws {
         _ = Self.libraryStarted
-        if access(path, F_OK) != 0 { try Self.create(at: path) }
+        // The tracker and the ignore rules may open a project's repository at once: one of them makes it.
+        try Self.creation.withLock { _ in
+            if access(path, F_OK) != 0 { try Self.create(at: path) }
+        }
         var repository: OpaquePointer?
         try Self.check(git_repository_open_bare(&repository, path))
         self.repository = repository!
@@ -37,6 +44,8 @@ final class ShadowRepository {
     deinit {
         git_repository_free(repository)
     }
+
+    private static let creation = Mutex(())
 
     private static let libraryStarted: Void = {
         git_libgit2_init()

@@ -44,7 +44,9 @@ public final class Daemon: Sendable {
         changes = ChangeTracker(shadows: Self.absolute(settings.stateDirectory + "/shadow"), projects: Self.absolute(settings.projects),
                                 writer: writer, logger: logger)
         index = ArtifactIndex(root: Self.absolute(settings.projects), store: store, writer: writer, running: running,
-                              changeTracker: changes, sweepInterval: settings.sweepInterval, logger: logger)
+                              changeTracker: changes,
+                              ignore: IgnoreRules(shadows: Self.absolute(settings.stateDirectory + "/shadow"), projects: Self.absolute(settings.projects)),
+                              sweepInterval: settings.sweepInterval, logger: logger)
         try SpecKit.install(at: settings.speckitWorkflowPath)
         var agents = AgentSettings(command: settings.agent, workflowFile: Self.absolute(settings.speckitWorkflowPath))
         agents.profile = settings.agentProfile

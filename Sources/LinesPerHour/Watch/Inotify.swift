@@ -53,6 +53,8 @@ public struct WatchEvent: Sendable, Equatable {
 /// file that it watches: nothing is left on disk, whatever way the process ends.
 public final class Inotify: Sendable {
     public typealias Handler = @Sendable (WatchEvent) -> Void
+    /// For a tree: folders not to watch (nor anything under them), asked on the owner thread.
+    public typealias Skip = @Sendable (String) -> Bool
 
     public struct Handle: Sendable, Hashable {
         let id: Int
@@ -62,15 +64,18 @@ public final class Inotify: Sendable {
     public static let shared = Inotify()
 
     private enum Request: Sendable {
-        case add(id: Int, directory: String, mask: UInt32, recursive: Bool, handler: Handler, done: @Sendable (Result<Int, DaemonError>) -> Void)
+        case add(id: Int, directory: String, mask: UInt32, recursive: Bool, skip: Skip, handler: Handler,
+                 done: @Sendable (Result<Int, DaemonError>) -> Void)
         case remove(Handle, done: @Sendable () -> Void)
         case again(Handle, done: @Sendable ([DaemonError]) -> Void)
+        case prune(Handle, done: @Sendable () -> Void)
     }
 
     private struct Root {
         var directory: String
         var mask: UInt32
         var recursive: Bool
+        var skip: Skip
         var handler: Handler
         /// Every folder watched for this root, so that removing it unwatches them all.
         var folders: Set<String>
@@ -111,7 +116,7 @@ public final class Inotify: Sendable {
     /// Watches `directory` (and, when `recursive`, every folder under it, now
     /// and later) for the events in `mask`. Returns the handle and how many
     /// folders are watched.
-    public func watch(_ directory: String, mask: Int32, recursive: Bool = false,
+    public func watch(_ directory: String, mask: Int32, recursive: Bool = false, skip: @escaping Skip = { _ in false },
                       handler: @escaping Handler) async throws -> (Handle, folders: Int) {
         if let startError { throw DaemonError(startError) }
         let id = requests.withLock { r in
@@ -120,7 +125,7 @@ public final class Inotify: Sendable {
         }
         let result: Result<Int, DaemonError> = await withCheckedContinuation { c in
             send(.add(id: id, directory: Self.normalized(directory), mask: UInt32(bitPattern: mask), recursive: recursive,
-                      handler: handler) { c.resume(returning: $0) })
+                      skip: skip, handler: handler) { c.resume(returning: $0) })
         }
         return (Handle(id: id), try result.get())
     }
@@ -129,6 +134,12 @@ public final class Inotify: Sendable {
     /// returns why some still cannot be.
     public func watchAgain(_ handle: Handle) async -> [DaemonError] {
         await withCheckedContinuation { c in send(.again(handle) { c.resume(returning: $0) }) }
+    }
+
+    /// Stops watching the folders of the handle's tree that its `skip` now
+    /// names (a `.gitignore` that came after them).
+    public func prune(_ handle: Handle) async {
+        await withCheckedContinuation { c in send(.prune(handle) { c.resume() }) }
     }
 
     public func unwatch(_ handle: Handle) async {
@@ -231,8 +242,8 @@ public final class Inotify: Sendable {
         }
         for request in pending {
             switch request {
-            case let .add(id, directory, mask, recursive, handler, done):
-                var root = Root(directory: directory, mask: mask, recursive: recursive, handler: handler, folders: [])
+            case let .add(id, directory, mask, recursive, skip, handler, done):
+                var root = Root(directory: directory, mask: mask, recursive: recursive, skip: skip, handler: handler, folders: [])
                 let failures = watchAll(&root)
                 guard root.folders.contains(directory) else {
                     unwatchFolders(under: directory, in: &root)
@@ -250,6 +261,14 @@ public final class Inotify: Sendable {
                 let failures = watchAll(&root)
                 roots[handle.id] = root
                 done(failures)
+            case let .prune(handle, done):
+                if var root = roots[handle.id] {
+                    for folder in root.folders where folder != root.directory && root.skip(folder) {
+                        unwatchFolders(under: folder, in: &root)
+                    }
+                    roots[handle.id] = root
+                }
+                done()
             case let .remove(handle, done):
                 if var root = roots.removeValue(forKey: handle.id) {
                     unwatchFolders(under: root.directory, in: &root)
@@ -273,7 +292,8 @@ public final class Inotify: Sendable {
         let rootDepth = root.directory.utf8.filter { $0 == UInt8(ascii: "/") }.count
         var stack = [top]
         while let folder = stack.popLast() {
-            guard folder.utf8.filter({ $0 == UInt8(ascii: "/") }).count - rootDepth <= Tree.maxDepth else { continue }
+            guard folder.utf8.filter({ $0 == UInt8(ascii: "/") }).count - rootDepth <= Tree.maxDepth,
+                  folder == root.directory || !root.skip(folder) else { continue }
             if let failure = watchFolder(folder, in: &root) {
                 failures.append(failure)
                 continue

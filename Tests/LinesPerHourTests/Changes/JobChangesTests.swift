@@ -91,6 +91,18 @@ import Testing
         #expect(Set(counted.keys) == [".gitignore", "blob.bin", "kept.txt"], "\(counted.keys.sorted())")
         #expect(counted["blob.bin"]?.binary == true && counted["blob.bin"]?.linesAdded == 0)
         #expect(deps.linesWritten == 2, ".gitignore's line and kept.txt's")
+        // Nor indexed file by file, nor watched.
+        let artifacts = try d.store.artifacts(type: nil, project: "Deps", job: nil, userID: nil).map(\.filePath)
+        #expect(!artifacts.contains { $0.hasPrefix("node_modules/") || $0.hasPrefix("build/") || $0.hasPrefix("gen/") }, "\(artifacts)")
+        #expect(artifacts.contains("kept.txt"))
+        let watched = Self.watchedInodes()
+        for folder in ["node_modules", "node_modules/pkg", "build", "gen"] {
+            var st = stat()
+            #expect(stat(scratch.file("generated_projects/Deps/" + folder), &st) == 0)
+            #expect(!watched.contains(UInt64(st.st_ino)), "\(folder) is watched")
+        }
+        var top = stat()
+        #expect(stat(scratch.file("generated_projects/Deps"), &top) == 0 && watched.contains(UInt64(top.st_ino)))
 
         // An agent that commits and branches in the project's own .git: it keeps working, and is not counted.
         let commit = try await run(d, "Deps", "commit")
@@ -100,6 +112,21 @@ import Testing
         #expect(log.0 == 0 && log.1.split(separator: "\n").count == 2)
         #expect(try await git(["status", "--porcelain"], in: project).1.contains("node_modules") == false)
         try await d.stop()
+    }
+
+    /// The inodes this process's inotify instance watches, as the kernel lists them.
+    static func watchedInodes() -> Set<UInt64> {
+        var inodes = Set<UInt64>()
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)) == "anon_inode:inotify",
+                  let info = try? String(contentsOfFile: "/proc/self/fdinfo/" + fd, encoding: .utf8) else { continue }
+            for line in info.split(separator: "\n") where line.hasPrefix("inotify wd:") {
+                if let field = line.split(separator: " ").first(where: { $0.hasPrefix("ino:") }), let inode = UInt64(field.dropFirst(4), radix: 16) {
+                    inodes.insert(inode)
+                }
+            }
+        }
+        return inodes
     }
 
     @Test func aJobIsRevertedUnlessALaterJobChangedTheSameFiles() async throws {
