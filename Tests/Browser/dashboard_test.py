@@ -167,6 +167,16 @@ def main():
         stored = len(daemon.get(f"/jobs/{job}/logs?limit=10000"))
         wait("every log line shown", lambda: shown_log_count(driver) == stored)
 
+        # The job's changes: its files with their +/−, and a file's diff with line numbers, as text.
+        counted = daemon.get(f"/jobs/{job}")["lines_written"]
+        wait("the changes summary", lambda: f"+{counted:,}" in driver.find_element(By.ID, "changes-summary").text)
+        changed = wait("a changed file", lambda: driver.execute_script(
+            "const b = document.querySelector('#change-list button'); if (!b) return null; b.click(); return b.dataset.path"))
+        wait("its diff", lambda: driver.execute_script("return document.querySelectorAll('#change-diff span.add').length") > 0)
+        assert driver.find_element(By.ID, "change-title").text == changed
+        assert driver.execute_script("return [...document.querySelectorAll('#change-diff *')].every(n => n.tagName === 'SPAN')")
+        assert driver.execute_script("return document.querySelector('#change-diff span.add').dataset.new") == "1"
+
         # A restart under a running job: the page comes back by itself, nothing twice.
         driver.find_element(By.ID, "submit-spec").send_keys("Second job")
         driver.find_element(By.ID, "submit-button").click()

@@ -72,10 +72,11 @@ enum JobRoutes {
         }
         api.get("/jobs/:id/diff") { _, context in
             let job = try HTTPServer.visibleJob(context, deps.store)
-            guard let (start, end) = try deps.store.trees(job: job.id) else {
-                throw APIError(.notFound, "job \(job.id) has no measured changes (it has not started, or ran before they were measured)")
+            // A job not started yet (or from before changes were measured) has an empty diff.
+            var patch = ""
+            if let (start, end) = try deps.store.trees(job: job.id) {
+                patch = try await deps.changes.patch(project: job.project, from: start, to: end)
             }
-            let patch = try await deps.changes.patch(project: job.project, from: start, to: end)
             return Response(status: .ok, headers: [.contentType: "text/x-diff; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: patch)))
         }
         api.post("/jobs/:id/revert") { _, context in

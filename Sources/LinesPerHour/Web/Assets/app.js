@@ -20,6 +20,9 @@ const state = {
   history: new Map(),       // id → [{t, lines, phase}] from jobs events
   selected: null,
   artifactType: "documentation",
+  changesCounted: null,      // the selected job's lines added/removed when its changes were last read
+  changeSelected: null,      // the file whose diff is shown
+  patch: null,               // the selected job's diff, by file
   pending: [],              // events waiting for the next frame
   frame: 0,
   lastJournalId: 0,
@@ -178,6 +181,7 @@ function select(id) {
   openLog(id);
   const job = state.jobs.get(id);
   if (job) chooseProject(job.project);
+  refreshChanges(true);
 }
 
 function renderJob() {
@@ -192,6 +196,8 @@ function renderJob() {
   $("gauge-fill").setAttribute("stroke-dasharray", `${Math.min(100, rate / TARGET * 100)} 100`);
   $("tasks").textContent = `${job.tasks_done} / ${job.tasks_total}`;
   renderChart(job);
+  const counted = `${job.lines_written}/${job.lines_removed}`;
+  if (counted !== state.changesCounted) refreshChanges();
 }
 
 function linesPerHour(job) {
@@ -384,6 +390,76 @@ for (const tab of document.querySelectorAll(".tabs button")) {
     for (const t of document.querySelectorAll(".tabs button")) t.setAttribute("aria-selected", String(t === tab));
     refreshArtifacts();
   });
+}
+
+// MARK: - Changes: what the selected job changed, against the project at its start
+
+const DIFF_LINES = 2000;   // a file's diff is cut here, with a note: `lph diff` has all of it
+let changesTimer = 0;
+function refreshChanges(now = false) {
+  clearTimeout(changesTimer);
+  changesTimer = setTimeout(async () => {
+    const job = state.jobs.get(state.selected);
+    if (!job) return;
+    state.changesCounted = `${job.lines_written}/${job.lines_removed}`;
+    const [changes, patch] = await Promise.all([
+      api(`/jobs/${job.id}/changes`).catch(() => []),
+      fetch(`/jobs/${job.id}/diff`, { credentials: "same-origin" }).then((r) => (r.ok ? r.text() : "")).catch(() => ""),
+    ]);
+    if (job.id !== state.selected) return;
+    state.patch = splitPatch(patch);
+    const added = changes.reduce((n, c) => n + c.lines_added, 0), removed = changes.reduce((n, c) => n + c.lines_removed, 0);
+    $("changes-summary").textContent = `#${job.id}: +${fmt(added)} −${fmt(removed)} in ${fmt(changes.length)} files`;
+    const current = state.changeSelected;
+    $("change-list").replaceChildren(...changes.map((c) => {
+      const counts = c.binary ? "binary" : `+${fmt(c.lines_added)} −${fmt(c.lines_removed)}`;
+      const button = el("button", null, null, [el("span", "change-counts", counts),
+                                               el("span", null, c.old_path ? `${c.old_path} → ${c.path}` : c.path)]);
+      button.type = "button";
+      button.dataset.path = c.path;
+      button.title = c.kind;
+      button.setAttribute("aria-current", String(c.path === current));
+      button.addEventListener("click", () => showChange(c.path));
+      const li = document.createElement("li");
+      li.append(button);
+      return li;
+    }));
+    if (current && changes.some((c) => c.path === current)) showChange(current);
+    else { state.changeSelected = null; $("change-title").textContent = "Choose a file"; $("change-diff").replaceChildren(); }
+  }, now ? 0 : 2000);
+}
+
+/** The unified diff, by file: the path after "b/" → its lines. */
+function splitPatch(patch) {
+  const files = new Map();
+  let lines = null;
+  for (const line of patch.split("\n")) {
+    const header = line.match(/^diff --git a\/.* b\/(.*)$/);
+    if (header) { lines = []; files.set(header[1], lines); }
+    else if (lines) lines.push(line);
+  }
+  return files;
+}
+
+/** One file's diff as text (never HTML), with old and new line numbers. */
+function showChange(path) {
+  state.changeSelected = path;
+  for (const b of $("change-list").querySelectorAll("button")) b.setAttribute("aria-current", String(b.dataset.path === path));
+  const lines = state.patch?.get(path) || [];
+  $("change-title").textContent = path;
+  let oldLine = 0, newLine = 0;
+  const rows = [];
+  for (const line of lines.slice(0, DIFF_LINES)) {
+    const hunk = line.match(/^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/);
+    const row = el("span", null, line);
+    if (hunk) { oldLine = Number(hunk[1]); newLine = Number(hunk[2]); row.className = "hunk"; }
+    else if (line.startsWith("+") && !line.startsWith("+++")) { row.className = "add"; row.dataset.new = newLine++; }
+    else if (line.startsWith("-") && !line.startsWith("---")) { row.className = "del"; row.dataset.old = oldLine++; }
+    else if (line.startsWith(" ")) { row.dataset.old = oldLine++; row.dataset.new = newLine++; }
+    rows.push(row);
+  }
+  if (lines.length > DIFF_LINES) rows.push(el("span", "note", `… ${fmt(lines.length - DIFF_LINES)} more lines: lph diff ${state.selected}`));
+  $("change-diff").replaceChildren(...rows);
 }
 
 // MARK: - Feeds
