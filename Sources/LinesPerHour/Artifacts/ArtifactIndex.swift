@@ -351,7 +351,8 @@ public final class ArtifactIndex: Service, Sendable {
     /// was written before the folder was watched: it counts as seen.
     private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
-        Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), beyond: noteUnfollowed) { fullPath in
+        Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), skipped: { changes += ignoredEntry($0) },
+                  beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
             if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
                 cookies.append(fullPath)
@@ -371,6 +372,12 @@ public final class ArtifactIndex: Service, Sendable {
         unfollowed.withLock { $0.append(path) }
     }
 
+    /// The one entry of an ignored folder: `node_modules/`, with how many files it holds.
+    private func ignoredEntry(_ folder: String) -> [ArtifactChange] {
+        guard let (project, path) = locate(folder), !path.isEmpty, let facts = FileFacts.ignoredFolder(folder) else { return [] }
+        return [ArtifactChange(project: project, path: path + "/", kind: .present(facts, tasks: nil))]
+    }
+
     // MARK: - Rescans
 
     /// Walks the whole tree and adds what differs from the table; returns the
@@ -383,7 +390,11 @@ public final class ArtifactIndex: Service, Sendable {
         var seen: [String: Set<String>] = [:]
         var changed = 0
         var files = 0
-        Tree.walk(root, skip: ignore.isIgnored(folder:), beyond: noteUnfollowed) { fullPath in
+        Tree.walk(root, skip: ignore.isIgnored(folder:), skipped: { folder in
+            let entry = ignoredEntry(folder)
+            for change in entry { seen[change.project, default: []].insert(change.path) }
+            changes += entry
+        }, beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)

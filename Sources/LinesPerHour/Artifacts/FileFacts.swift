@@ -6,6 +6,8 @@ import Glibc
 public struct FileFacts: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable {
         case documentation, code, binary, symlink
+        /// An ignored folder, one entry for all of it: its size is the number of files in it.
+        case ignored
     }
 
     public var kind: Kind
@@ -122,5 +124,19 @@ public struct FileFacts: Sendable, Equatable {
         let lower = name.lowercased()
         if documentationExtensions.contains((lower as NSString).pathExtension) { return true }
         return documentationNames.contains { lower == $0 || lower.hasPrefix($0 + ".") || lower.hasPrefix($0 + "-") || lower.hasPrefix($0 + "_") }
+    }
+}
+
+extension FileFacts {
+    /// One entry for an ignored folder (`node_modules/`): it is not watched,
+    /// not indexed file by file and not counted, but not hidden either.
+    static func ignoredFolder(_ fullPath: String) -> FileFacts? {
+        var st = stat()
+        guard lstat(fullPath, &st) == 0 else { return nil }
+        var files: Int64 = 0
+        Tree.walk(fullPath) { _ in files += 1 }
+        return FileFacts(kind: .ignored, size: files, lineCount: 0,
+                         preview: "ignored: \(files) files (not watched, not indexed, not counted)",
+                         modifiedAt: Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000))
     }
 }

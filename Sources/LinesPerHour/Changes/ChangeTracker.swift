@@ -7,8 +7,8 @@ import Synchronization
 /// project taken as the job starts and one taken now (``ShadowRepository``).
 ///
 /// The job's counts (lines added, lines removed, file by file) are measured
-/// while its agent runs, at most once per ``window`` after the index sees a
-/// change in the project (a file written, or still being appended to), and
+/// while its agent runs, as soon as the index sees a change in the project (a
+/// file written, or still being appended to) but at most once per ``window``, and
 /// once more when the job ends, before its status changes. Each measurement
 /// charges the user the lines added since the one before, so a job that runs
 /// out of credits is stopped while its agent is still writing: it can
@@ -32,6 +32,7 @@ public final class ChangeTracker: Service, Sendable {
     /// thread, and one that reaches the database after a later one is dropped.
     private let jobs = Mutex<[Int64: (start: String, recorded: Int)]>([:])
     private let sequence = Mutex(0)
+    private let lastMeasured = Mutex<[Int64: ContinuousClock.Instant]>([:])
 
     typealias Request = @Sendable (inout Repositories) -> Void
 
@@ -91,7 +92,12 @@ public final class ChangeTracker: Service, Sendable {
     @discardableResult
     func measure(job: Int64, project: String, final: Bool = false) async -> Bool {
         guard let start = jobs.withLock({ $0[job]?.start }) else { return false }
-        defer { if final { jobs.withLock { _ = $0.removeValue(forKey: job) } } }
+        defer {
+            if final {
+                jobs.withLock { _ = $0.removeValue(forKey: job) }
+                lastMeasured.withLock { _ = $0.removeValue(forKey: job) }
+            }
+        }
         do {
             let (order, end, changes) = try await perform { [self] repositories in
                 let repository = try repositories.of(project)
@@ -116,13 +122,17 @@ public final class ChangeTracker: Service, Sendable {
         }
     }
 
-    /// Something changed in a running job's project: a measurement within a
-    /// window. `outOfCredits` runs when it finds the user out of credits.
+    /// Something changed in a running job's project: a measurement now, or,
+    /// if one was made less than a window ago, at the window's end (changes
+    /// in between are all in it). `outOfCredits` runs when it finds the user
+    /// out of credits.
     func touched(job: Int64, project: String, outOfCredits: @escaping @Sendable () -> Void) {
         guard scheduled.withLock({ $0.insert(job).inserted }) else { return }
+        let wait = lastMeasured.withLock { $0[job] }.map { Self.window - (ContinuousClock.now - $0) } ?? .zero
         Task {
-            try? await Task.sleep(for: Self.window)
+            if wait > .zero { try? await Task.sleep(for: wait) }
             scheduled.withLock { _ = $0.remove(job) }
+            lastMeasured.withLock { $0[job] = .now }
             if await measure(job: job, project: project) { outOfCredits() }
         }
     }

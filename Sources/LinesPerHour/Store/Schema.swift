@@ -171,6 +171,22 @@ enum Schema {
                 CREATE INDEX job_changes_by_path ON job_changes (file_path);
                 """)
         }
+        migrator.registerMigration("v8: ignored folders as one entry") { db in
+            try rebuild(db, "artifacts", """
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                project_id INTEGER NOT NULL REFERENCES projects(id),
+                job_id INTEGER REFERENCES jobs(id),
+                file_path TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                artifact_type TEXT NOT NULL CHECK (\(oneOf("artifact_type", "documentation", "code", "binary", "symlink", "ignored"))),
+                preview_content TEXT,
+                line_count INTEGER NOT NULL DEFAULT 0,
+                size_bytes INTEGER NOT NULL DEFAULT 0,
+                modified_at TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (project_id, file_path)
+                """, indexes: [])
+        }
         return migrator
     }
 

@@ -93,8 +93,13 @@ import Testing
         #expect(deps.linesWritten == 2, ".gitignore's line and kept.txt's")
         // Nor indexed file by file, nor watched.
         let artifacts = try d.store.artifacts(type: nil, project: "Deps", job: nil, userID: nil).map(\.filePath)
-        #expect(!artifacts.contains { $0.hasPrefix("node_modules/") || $0.hasPrefix("build/") || $0.hasPrefix("gen/") }, "\(artifacts)")
+        #expect(!artifacts.contains { ($0.hasPrefix("node_modules/") || $0.hasPrefix("build/") || $0.hasPrefix("gen/")) && !$0.hasSuffix("/") },
+                "\(artifacts)")
         #expect(artifacts.contains("kept.txt"))
+        // Each ignored folder is one entry, so nothing is hidden in silence.
+        let ignored = try d.store.artifacts(type: .ignored, project: "Deps", job: nil, userID: nil)
+        #expect(Set(ignored.map(\.filePath)) == ["node_modules/", "build/", "gen/"], "\(ignored.map(\.filePath))")
+        #expect(ignored.first { $0.filePath == "node_modules/" }?.sizeBytes == 1, "its one file")
         let watched = Self.watchedInodes()
         for folder in ["node_modules", "node_modules/pkg", "build", "gen"] {
             var st = stat()

@@ -365,7 +365,9 @@ function refreshArtifacts() {
       const button = el("button", null, a.file_path);
       button.type = "button";
       button.dataset.id = a.id;
-      button.title = `${a.file_path} · ${fmt(a.line_count)} lines · ${fmt(a.size_bytes)} bytes`;
+      button.title = a.artifact_type === "ignored" ? `${a.file_path} · ignored, ${fmt(a.size_bytes)} files`
+        : `${a.file_path} · ${fmt(a.line_count)} lines · ${fmt(a.size_bytes)} bytes`;
+      if (a.artifact_type === "ignored") button.textContent = `${a.file_path} — ignored, ${fmt(a.size_bytes)} files`;
       button.setAttribute("aria-current", String(String(a.id) === current));
       button.addEventListener("click", () => openArtifact(a.id));
       const li = document.createElement("li");
