@@ -35,7 +35,7 @@ sys.stdout.flush()
 
 async def client(port, token, job, lines, latencies, connected):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /jobs/{job}/logs/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    writer.write(f"GET /jobs/{job}/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     await writer.drain()
     buffer, last_id, numbers = b"", 0, []
     ordered = True

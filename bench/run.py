@@ -54,7 +54,7 @@ def write_to_event(lph, files):
         top = os.path.join(root, "generated_projects", "Events")
         os.makedirs(top)
         client = socket.create_connection(("127.0.0.1", port))
-        client.sendall(f"GET /streams/artifacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        client.sendall(f"GET /streams/artifacts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
         buffer = b""
         latencies = []
         # The folder's own watch is in place once a first file shows up as an event.
@@ -64,7 +64,10 @@ def write_to_event(lph, files):
             with open(os.path.join(top, name), "w") as f:
                 f.write("one\n")
             while f"Events/{name} indexed".encode() not in buffer:
-                buffer += client.recv(1 << 16)
+                chunk = client.recv(1 << 16)
+                if not chunk:
+                    raise SystemExit(f"the artifacts stream ended before {name} was indexed: {buffer[:200]!r}")
+                buffer += chunk
             if i > 0:
                 latencies.append((time.perf_counter() - t0) * 1000)
             buffer = buffer[buffer.rindex(b"\n\n") + 2:] if b"\n\n" in buffer else buffer

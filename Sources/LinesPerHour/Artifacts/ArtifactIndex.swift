@@ -83,7 +83,8 @@ public final class ArtifactIndex: Service, Sendable {
     public func run() async throws {
         // IN_MODIFY: a file an agent keeps open and appends to counts while it grows, not only once closed.
         let mask = IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
-        let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true, skip: { [ignore] in ignore.isIgnored(folder: $0) }) { [self] event in
+        let skip: Inotify.Skip = { [ignore] folder in ignore.isIgnored(folder: folder) }
+        let (handle, folders) = try await Inotify.shared.watch(root, mask: mask, recursive: true, skip: skip) { [self] event in
             if let reason = event.unwatched {
                 degradationFeed.yield(reason)
             } else {
@@ -190,13 +191,16 @@ public final class ArtifactIndex: Service, Sendable {
         var notes: [(text: String, level: Level)] = []
         var cookies: [String] = []
         var flush = false
+        var written: [ArtifactChange] = []
         for item in items {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
                 notes.append((rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies), .info))
             case .event(let event):
-                changes += self.changes(for: event, cookies: &cookies)
+                let seen = self.changes(for: event, cookies: &cookies)
+                changes += seen
+                written += seen.filter(\.isWritten)
             case .rescan(let reason):
                 notes.append((rescan(reason: reason, into: &changes, cookies: &cookies), .info))
             case .flushJobEvents:
@@ -207,6 +211,7 @@ public final class ArtifactIndex: Service, Sendable {
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
+        notes += unattributed(written).map { ($0, .info) }
         var touched = Set<Int64>()
         if !changes.isEmpty || !notes.isEmpty || flush {
             touched = await commit(changes, notes: notes, flushPending: flush)
@@ -229,6 +234,19 @@ public final class ArtifactIndex: Service, Sendable {
     private func measure(_ touched: Set<Int64>, modifiedIn modifiedProjects: Set<String>) {
         for (project, job) in running.jobsByProject where touched.contains(job) || modifiedProjects.contains(project) {
             changeTracker.touched(job: job, project: project) { [running] in running.control(of: job)?.stop(.creditsExhausted) }
+        }
+    }
+
+    /// Files written in a project where no job runs (by a person, or by a
+    /// process a job left, before it was stopped): indexed, charged to no
+    /// job, and said so, one line per project.
+    private func unattributed(_ written: [ArtifactChange]) -> [String] {
+        let running = running.jobsByProject
+        let byProject = Dictionary(grouping: written.filter { running[$0.project] == nil }, by: \.project)
+        return byProject.keys.sorted().map { project in
+            let paths = byProject[project]!.map(\.path)
+            let shown = paths.prefix(3).joined(separator: ", ") + (paths.count > 3 ? ", …" : "")
+            return "\(project): \(paths.count) file\(paths.count == 1 ? "" : "s") written while no job ran (\(shown)): indexed, charged to no job"
         }
     }
 

@@ -25,6 +25,7 @@ public final class Daemon: Sendable {
     public init(settings: Settings, logger: Logger = Logger(label: "lph")) async throws {
         signal(SIGPIPE, SIG_IGN)  // a FIFO reader or HTTP client that leaves must not kill the daemon
         signal(SIGXFSZ, SIG_IGN)  // a file size limit is a failed write (EFBIG), retried, not a death
+        signal(SIGIO, SIG_IGN)    // a writer opening a spool file the intake holds a read lease on: the lease is released at once anyway
         Self.raiseOpenFileLimit()
         MetricsEndpoint.bootstrap()
         self.settings = settings

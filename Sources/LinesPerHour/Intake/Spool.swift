@@ -53,11 +53,13 @@ public struct Spool: Sendable {
         guard st.st_mode & S_IFMT == S_IFREG else { return .refused(Rejection("not a regular file")) }
         // A read lease is refused while any process has the file open for writing:
         // the one sure sign, which a close event alone is not, that it is complete.
-        if fcntl(fd, F_SETLEASE, F_RDLCK) == 0 {
-            _ = fcntl(fd, F_SETLEASE, F_UNLCK)
-        } else if errno == EAGAIN {
-            return .busy
-        }
+        // It is held until the file is read: a writer that opens the file meanwhile
+        // waits for its release (the kernel's lease break), so what is read is whole.
+        let leased = fcntl(fd, F_SETLEASE, F_RDLCK) == 0
+        if !leased && errno == EAGAIN { return .busy }
+        defer { if leased { _ = fcntl(fd, F_SETLEASE, F_UNLCK) } }
+        // An empty file (`touch`, or made before it is written) is not a submission yet.
+        guard st.st_size > 0 else { return .busy }
         guard st.st_size <= JobFile.maxSize else {
             return .refused(Rejection("file is larger than 1 MiB (\(st.st_size) bytes)"))
         }

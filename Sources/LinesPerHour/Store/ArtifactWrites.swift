@@ -22,6 +22,14 @@ struct ArtifactChange: Sendable {
     /// Relative to the project's folder.
     var path: String
     var kind: Kind
+
+    /// A file written (new or changed contents), as opposed to removed, moved or ignored.
+    var isWritten: Bool {
+        switch kind {
+        case .present(let facts, _): facts.kind != .ignored && facts.kind != .symlink
+        default: false
+        }
+    }
 }
 
 struct TaskCount: Sendable, Equatable {

@@ -43,7 +43,7 @@ enum JobRoutes {
             }
             let project = request.uri.queryParameters.get("project").map { String($0) }
             let limit = try HTTPServer.intParameter(request, "limit") ?? 500
-            guard (1...1000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 1000") }
+            guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
             let before = try HTTPServer.intParameter(request, "before")
             let jobs = try deps.store.jobs(status: status, project: project, userID: user.visibleOwner, before: before, limit: Int(limit))
             // A full page may have more behind it: the next one starts before its last id.

@@ -18,7 +18,10 @@ struct MethodNotAllowed<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let asked = request.uri.path.split(separator: "/")
-            let allowed = routes.filter { matches($0.segments, asked) }.map(\.method.rawValue)
+            // The most literal routes win, as the router's own matching does: `/users/me` is not `/users/{id}`.
+            let matching = routes.filter { matches($0.segments, asked) }
+            let literal = matching.map { $0.segments.filter { !$0.hasPrefix("{") }.count }.max() ?? 0
+            let allowed = matching.filter { $0.segments.filter { !$0.hasPrefix("{") }.count == literal }.map(\.method.rawValue)
             guard !allowed.isEmpty else { throw error }
             let allow = Set(allowed).sorted().joined(separator: ", ")
             let body = try JSONSerialization.data(withJSONObject: ["error": "\(request.method.rawValue) is not allowed here; allowed: \(allow)"],

@@ -157,6 +157,16 @@ import Testing
             #expect(try await APITests().call(d, "GET", path, token: mallory).status == 404)
         }
         #expect(try await post("/jobs/\(edit.id)/revert", token: mallory).status == 404)
+
+        // Written once no job runs: indexed, charged to no job, and said so.
+        writeFile(scratch.file("generated_projects/Revert/late.txt"), "late\n")
+        try await eventually("the note") {
+            try d.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'logs'") }
+                .contains { $0.hasPrefix("Revert: ") && $0.contains("written while no job ran") && $0.contains("late.txt")
+                    && $0.hasSuffix("charged to no job") }
+        }
+        #expect(try d.store.artifacts(type: nil, project: "Revert", job: nil, userID: nil).first { $0.filePath == "late.txt" }?.jobId == nil)
+        #expect(try d.job(edit.id)?.linesWritten == 1)
         try await d.stop()
     }
 
