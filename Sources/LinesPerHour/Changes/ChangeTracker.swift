@@ -148,9 +148,4 @@ public final class ChangeTracker: Service, Sendable {
     func revert(project: String, from start: String, to end: String) async throws {
         try await perform { try $0.of(project).revert(from: start, to: end) }
     }
-
-    /// Whether a folder of the project (relative path) is ignored.
-    func isIgnored(project: String, folder: String) async -> Bool {
-        (try? await perform { try $0.of(project).isIgnored(folder: folder) }) ?? false
-    }
 }
