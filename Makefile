@@ -15,11 +15,12 @@ run: build
 	.build/debug/lph serve
 
 # Every test: the Swift suites, the dashboard in a real headless browser,
-# the speckit profile through the real specify-cli, a full disk and the inotify watch limit,
+# cross-site requests from an attacker page, the speckit profile through the real
+# specify-cli, a full disk and the inotify watch limit,
 # malformed and slow HTTP clients and 1,000 SSE clients that never read,
 # 200 kill -9 cycles of the real daemon under load, schemathesis against the
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
-# Each step has a bound far above its usual time (the whole runs in about 7 minutes
+# Each step has a bound far above its usual time (the whole runs in about 9 minutes
 # on 2 cores), so a hang fails fast, naming its step, instead of using up CI's time.
 # The Swift tests run one at a time: each starts whole daemons, and in parallel on two
 # cores every test's wait would be measured against the whole suite's CPU, not its own work.
