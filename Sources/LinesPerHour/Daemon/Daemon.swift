@@ -41,12 +41,11 @@ public final class Daemon: Sendable {
         self.broadcaster = broadcaster
         writer = Writer(pool: store.pool, logger: logger) { broadcaster.publish($0) }
         let running = RunningJobs()
-        try PrivateFile.folder(settings.stateDirectory + "/shadow")
-        changes = ChangeTracker(shadows: Self.absolute(settings.stateDirectory + "/shadow"), projects: Self.absolute(settings.projects),
-                                writer: writer, logger: logger)
-        index = ArtifactIndex(root: Self.absolute(settings.projects), store: store, writer: writer, running: running,
-                              changeTracker: changes,
-                              ignore: IgnoreRules(shadows: Self.absolute(settings.stateDirectory + "/shadow"), projects: Self.absolute(settings.projects)),
+        let (shadows, projects) = (Self.absolute(settings.stateDirectory + "/shadow"), Self.absolute(settings.projects))
+        try PrivateFile.folder(shadows)
+        changes = ChangeTracker(shadows: shadows, projects: projects, writer: writer, logger: logger)
+        index = ArtifactIndex(root: projects, store: store, writer: writer, running: running, changeTracker: changes,
+                              ignore: IgnoreRules(shadows: shadows, projects: projects),
                               sweepInterval: settings.sweepInterval, logger: logger)
         try SpecKit.install(at: settings.speckitWorkflowPath)
         var agents = AgentSettings(command: settings.agent, workflowFile: Self.absolute(settings.speckitWorkflowPath))
@@ -84,8 +83,10 @@ public final class Daemon: Sendable {
         let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
         let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let router = HTTPServer.router(.init(store: store, writer: writer, executor: executor, intake: intake, index: index, broadcaster: broadcaster, changes: changes),
-                                       allowedHosts: settings.allowedHosts.union([settings.host]), streamsPerUser: settings.streamsPerUser)
+        let dependencies = HTTPServer.Dependencies(store: store, writer: writer, executor: executor, intake: intake, index: index,
+                                                   broadcaster: broadcaster, changes: changes)
+        let router = HTTPServer.router(dependencies, allowedHosts: settings.allowedHosts.union([settings.host]),
+                                       streamsPerUser: settings.streamsPerUser)
         let http = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),
