@@ -16,7 +16,10 @@ import Testing
         let first = try ServeProcess(in: scratch, agent: hang)
         defer { first.kill9() }
         let incoming = scratch.file("Spool/incoming")
-        try await eventually("the spool") { FileManager.default.fileExists(atPath: incoming) }
+        // The daemon makes the spool, then the database: both are there before the test reads either.
+        try await eventually("the spool and the database") {
+            FileManager.default.fileExists(atPath: incoming) && FileManager.default.fileExists(atPath: scratch.file("lph.sqlite"))
+        }
         try #"{"project": "One", "specification": "x"}"#.write(toFile: incoming + "/.1.tmp", atomically: false, encoding: .utf8)
         rename(incoming + "/.1.tmp", incoming + "/one.json")
         try #"{"project": "Two", "specification": "x"}"#.write(toFile: incoming + "/.2.tmp", atomically: false, encoding: .utf8)
