@@ -7,12 +7,12 @@ the time from the line's stored timestamp to the moment it entered the DOM
 (the frame it is painted in), and requestAnimationFrame counts frames.
 
 Usage: bench/dashboard.py PATH-TO-LPH [--rate 10000] [--seconds 10]
-(needs the .venv that scripts/browser-test.sh makes)
+(needs the .venv that Tests/Support/make-venv.sh makes: `make venv`)
 """
 import argparse, os, re, signal, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import backbone  # noqa: E402
+import measures  # noqa: E402
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -55,7 +55,7 @@ def main():
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
         f.write(AGENT.format(rate=args.rate, total=args.rate * args.seconds))
-    daemon, port, token = backbone.serve_http(os.path.abspath(args.lph), root, f"{sys.executable} {agent}")
+    daemon, port, token = measures.serve_http(os.path.abspath(args.lph), root, f"{sys.executable} {agent}")
     address = f"http://127.0.0.1:{port}/?token={token}"
     options = Options()
     options.binary_location = "/usr/bin/chromium"
@@ -67,7 +67,7 @@ def main():
         while driver.execute_script("return document.getElementById('connection').dataset.state") != "live":
             time.sleep(0.05)
         driver.execute_script(PROBE)
-        backbone.drop(root, "Flood.json", "flood")
+        measures.drop(root, "Flood.json", "flood")
         frames0, t0 = driver.execute_script("return window.__frames"), time.time()
         total = args.rate * args.seconds
         while True:
@@ -80,7 +80,7 @@ def main():
         frames = driver.execute_script("return window.__frames") - frames0
         lat = driver.execute_script("return window.__lat")
         print("| lines/s | lines | stored → painted p50 | p99 | frames/s while flooding |")
-        print(f"| {args.rate} | {total} | {backbone.pct(lat, 0.5)} ms | {backbone.pct(lat, 0.99)} ms | {frames / elapsed:.0f} |")
+        print(f"| {args.rate} | {total} | {measures.pct(lat, 0.5)} ms | {measures.pct(lat, 0.99)} ms | {frames / elapsed:.0f} |")
     finally:
         driver.quit()
         daemon.send_signal(signal.SIGTERM)

@@ -13,7 +13,7 @@ Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds
 import argparse, asyncio, json, os, re, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import backbone  # noqa: E402
+import measures  # noqa: E402
 
 
 AGENT = r"""
@@ -82,7 +82,7 @@ async def run(clients, port, token, daemon, go):
         await asyncio.sleep(0.05)
     open(go, "w").close()
     while not all(t.done() for t in tasks):
-        peak = max(peak, backbone.rss_mib(daemon.pid))
+        peak = max(peak, measures.rss_mib(daemon.pid))
         await asyncio.sleep(0.1)
     ordered = all(t.result() for t in tasks)
     return latencies, lines, ordered, peak
@@ -95,18 +95,18 @@ def measure(lph, clients, rate, seconds):
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
         f.write(AGENT.format(rate=rate, total=total, flush_every=max(1, rate // 1000), go=os.path.join(root, "go")))
-    daemon, port, token = backbone.serve_http(os.path.abspath(lph), root, f"{sys.executable} {agent}")
+    daemon, port, token = measures.serve_http(os.path.abspath(lph), root, f"{sys.executable} {agent}")
     try:
         # The job exists before the clients connect (a stream of a job not yet claimed is a 404);
         # they get its log from the first line, live.
-        backbone.drop(root, "Fan.json", "fan-out")
-        db = backbone.wait_db(root)
-        while backbone.row(db, "Fan.json", "id") is None:
+        measures.drop(root, "Fan.json", "fan-out")
+        db = measures.wait_db(root)
+        while measures.row(db, "Fan.json", "id") is None:
             time.sleep(0.01)
         latencies, lines, ordered, peak = asyncio.run(run(clients, port, token, daemon, os.path.join(root, "go")))
         return {"clients": clients, "rate": rate, "lines": total, "ordered": ordered,
                 "complete": sum(1 for numbers in lines if numbers == list(range(1, total + 1))),
-                "p50_ms": backbone.pct(latencies, 0.5) * 1000, "p99_ms": backbone.pct(latencies, 0.99) * 1000, "peak_rss_mib": peak}
+                "p50_ms": measures.pct(latencies, 0.5) * 1000, "p99_ms": measures.pct(latencies, 0.99) * 1000, "peak_rss_mib": peak}
     finally:
         daemon.terminate()
         daemon.wait()

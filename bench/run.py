@@ -12,8 +12,8 @@ Usage: bench/run.py PATH-TO-LPH [--quick] [--runs N]
 import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import backbone, fanout  # noqa: E402
-from backbone import pct  # noqa: E402
+import fanout, measures  # noqa: E402
+from measures import pct  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -49,7 +49,7 @@ def sqlite_floor(floors, n):
 def write_to_event(lph, files):
     """File written in a project -> its `artifacts` event read by an SSE client, ms."""
     root = tempfile.mkdtemp(prefix="lph-bench.")
-    daemon, port, token = backbone.serve_http(lph, root, "true")
+    daemon, port, token = measures.serve_http(lph, root, "true")
     try:
         top = os.path.join(root, "generated_projects", "Events")
         os.makedirs(top)
@@ -87,15 +87,15 @@ def idle(lph, folders, seconds):
     root = tempfile.mkdtemp(prefix="lph-bench.")
     for d in range(folders):
         os.makedirs(os.path.join(root, "generated_projects", "Idle", f"d{d}"))
-    daemon = backbone.serve(lph, root, "true")
+    daemon = measures.serve(lph, root, "true")
     try:
-        db = backbone.wait_db(root)
+        db = measures.wait_db(root)
         while db.execute("SELECT count(*) FROM stream_messages WHERE message_text LIKE 'rescan%(start)%'").fetchone()[0] < 1:
             time.sleep(0.05)
         time.sleep(1)  # let the start settle
         before = cpu_seconds(daemon.pid)
         time.sleep(seconds)
-        return cpu_seconds(daemon.pid) - before, backbone.rss_mib(daemon.pid)
+        return cpu_seconds(daemon.pid) - before, measures.rss_mib(daemon.pid)
     finally:
         daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
 
@@ -132,12 +132,12 @@ def main():
     print("| what | lph | floor | ratio | spread (lph) | target |")
     print("|---|---|---|---|---|---|")
 
-    drops = [backbone.drop_to_start(lph, n_drops) for _ in range(runs)]
+    drops = [measures.drop_to_start(lph, n_drops) for _ in range(runs)]
     ino = [inotify_floor(floors, n_drops) for _ in range(runs)]
     table.add("1. spool drop → job committed, agent spawned: p50", [pct(d, .5) for d in drops], [pct(x, .5) for x in ino], "ms")
     table.add("1. … p99", [pct(d, .99) for d in drops], [pct(x, .99) for x in ino], "ms", target="< 5 ms")
 
-    rows = [backbone.write_to_row(lph, n_files) for _ in range(runs)]
+    rows = [measures.write_to_row(lph, n_files) for _ in range(runs)]
     table.add("2. file written → artifact row committed: p50", [pct(r, .5) for r in rows], [pct(x, .5) for x in ino], "ms")
     table.add("2. … p99", [pct(r, .99) for r in rows], [pct(x, .99) for x in ino], "ms", target="< 10 ms")
 
@@ -148,7 +148,7 @@ def main():
               [pct(i, .5) + pct(s, .5) for i, s in zip(ino, sock)], "ms")
     table.add("3. … p99", [pct(e, .99) for e in events], both, "ms", target="< 20 ms")
 
-    stored = [backbone.lines_per_second(lph, n_lines) for _ in range(runs)]
+    stored = [measures.lines_per_second(lph, n_lines) for _ in range(runs)]
     sqlite = [sqlite_floor(floors, n_lines) for _ in range(runs)]
     table.add(f"4. log lines stored per second ({n_lines:,} lines)", stored, sqlite, "lines/s", target="≥ 0.6 of the floor")
 
@@ -163,7 +163,7 @@ def main():
               target="< 0.05 s per 60 s")
     table.add("6. … RSS at idle", [rss], unit="MiB", target="< 40 MB")
 
-    first, again, find, scan_rss = backbone.scan(lph, 100 if a.quick else 1000, 100)
+    first, again, find, scan_rss = measures.scan(lph, 100 if a.quick else 1000, 100)
     table.add(f"7. first index of {100 if a.quick else 1000} folders × 100 files", [first], [find], "s")
     table.add("7. … start rescan, nothing changed", [again], [find], "s")
 

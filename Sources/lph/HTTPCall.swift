@@ -8,11 +8,11 @@ import FoundationNetworking
 /// commands that act through the daemon (so its one writer stays the only one).
 struct DaemonOptions: ParsableArguments {
     @Option(help: "The daemon's address.")
-    var server = "http://127.0.0.1:8050"
+    var server = "http://\(defaults.host):\(defaults.port)"
     @Option(help: "A token (default: the one in <state-dir>/admin.token).")
     var token: String?
     @Option(help: "The daemon's state folder.")
-    var stateDir = ".lph"
+    var stateDir = defaults.stateDirectory
 
     /// Calls the daemon; answers the status and the body, or fails with a readable reason.
     func call(_ method: String, _ path: String, body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
@@ -45,7 +45,9 @@ struct DaemonOptions: ParsableArguments {
     }
 
     private func readToken() throws -> String {
-        let path = stateDir + "/admin.token"
+        var settings = defaults
+        settings.stateDirectory = stateDir
+        let path = settings.adminTokenPath
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw Failure("no token: pass --token, or run where \(path) is readable")
         }

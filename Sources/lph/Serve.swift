@@ -8,47 +8,47 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the daemon: the spool, the agents, the database, the FIFO and the HTTP server.")
 
     @Option(help: "The spool folder (holds incoming/, accepted/, rejected/ and events.fifo).")
-    var spool = "Spool"
+    var spool = defaults.spool
     @Option(help: "The folder of generated projects; each job's agent runs in <projects>/<project>/.")
-    var projects = "generated_projects"
+    var projects = defaults.projects
     @Option(help: "The SQLite database file.")
-    var db = "lph.sqlite"
+    var db = defaults.database
     @Option(help: "The daemon's state folder (admin.token, specification files).")
-    var stateDir = ".lph"
+    var stateDir = defaults.stateDirectory
     @Option(help: "Where the HTTP server listens, HOST:PORT.")
-    var listen = "127.0.0.1:8050"
+    var listen = "\(defaults.host):\(defaults.port)"
     @Option(name: .customLong("allowed-host"), help: "A host name the HTTP server answers to, besides IP addresses and localhost (repeatable); any other Host is refused, against DNS rebinding.")
     var allowedHosts: [String] = []
     @Option(help: "Seconds after which an HTTP connection with no request in progress is closed (slow or silent clients).")
-    var idleTimeout = 30.0
+    var idleTimeout = defaults.idleTimeout.seconds
     @Option(help: "Event streams one user may hold open at once; more are refused with 429.")
-    var maxStreamsPerUser = 64
+    var maxStreamsPerUser = defaults.streamsPerUser
     @Option(help: "How many jobs run at once.")
-    var maxJobs = 2
+    var maxJobs = defaults.maxJobs
     @Option(help: "The agent command line, split as a shell splits words (default: this program's demo agent).")
     var agent: String?
     @Option(help: "How jobs that name no 'agent:' run: command (the --agent line), stream-json (the --agent line, an agent CLI printing JSON events) or speckit (GitHub Spec Kit's workflow).")
-    var agentProfile = "command"
+    var agentProfile = defaults.agentProfile.rawValue
     @Option(help: "The Spec Kit command line of the speckit profile.")
-    var specify = "specify"
+    var specify = defaults.specify.joined(separator: " ")
     @Option(help: "The Spec Kit integration the speckit profile sets projects up with (claude, codex, gemini, …).")
-    var speckitIntegration = "claude"
+    var speckitIntegration = defaults.speckitIntegration
     @Option(help: "Seconds per phase for the default demo agent.")
     var demoPace = 3.0
     @Option(help: "The FIFO's line format: text or json.")
-    var fifoFormat = "text"
+    var fifoFormat = defaults.fifoFormat.rawValue
     @Option(help: "A group whose members may read the FIFO (it is then 0660, else 0600).")
     var fifoGroup: String?
     @Option(help: "The user of job files that name none (default: the admin).")
     var defaultUser: String?
     @Option(help: "Seconds after which a running job is stopped and failed (0: never).")
-    var jobTimeout = 4 * 3600
+    var jobTimeout = Int(defaults.jobTimeout?.seconds ?? 0)
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
-    var sweepInterval = 600
+    var sweepInterval = Int(defaults.sweepInterval.seconds)
     @Option(help: "Seconds between the observer's looks at what only time reveals (the queue).")
-    var observeInterval = 30.0
+    var observeInterval = defaults.observeInterval.seconds
     @Option(help: "Seconds without output or a file written after which a running job is reported stalled.")
-    var stallAfter = 120.0
+    var stallAfter = defaults.stallAfter.seconds
     @Option(name: .customLong("phase-pattern"), help: "PHASE=REGEX: a line matching REGEX means the agent is in PHASE (repeatable; replaces the defaults).")
     var phasePatterns: [String] = []
 
@@ -131,6 +131,14 @@ struct Serve: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// What `lph` does when not told otherwise: the daemon's own defaults.
+let defaults = Settings.defaults
+
+extension Duration {
+    /// As the command line gives durations: seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension CommandLine {

@@ -7,7 +7,7 @@ struct Submit: AsyncParsableCommand {
         abstract: "Submit a job: writes a job file into the spool's incoming/ folder atomically, or, with --http, posts it to the daemon.")
 
     @Option(help: "The spool folder.")
-    var spool = "Spool"
+    var spool = defaults.spool
     @Option(help: "The project (default: from the file, or its name).")
     var project: String?
     @Option(help: "The user's email (default: from the file, or the daemon's default user).")
@@ -77,7 +77,7 @@ struct Submit: AsyncParsableCommand {
 
     /// A temporary dotfile (ignored by the daemon), then a rename into place.
     private func write(_ request: JobRequest, stem: String) throws -> String {
-        let incoming = spool + "/incoming"
+        let incoming = Spool(root: spool).incoming
         guard FileManager.default.fileExists(atPath: incoming) else {
             throw Failure("no \(incoming) folder: is the spool right (--spool)?")
         }

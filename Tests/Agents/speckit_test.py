@@ -5,9 +5,13 @@ runs its own workflow engine, and a scripted stand-in for the Claude Code CLI
 and prints stream-json events. The daemon must show Spec Kit's phases, the
 task progress of tasks.md, the artifacts, and readable logs.
 
-Usage: speckit_test.py LPH SPECIFY
+Usage: .venv/bin/python Tests/Agents/speckit_test.py LPH
+(specify-cli in the .venv that Tests/Support/make-venv.sh makes)
 """
-import json, os, re, shutil, socket, sqlite3, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, sqlite3, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from lph_support import Daemon, check  # noqa: E402
 
 STAND_IN = r'''#!/usr/bin/env python3
 # A stand-in for the Claude Code CLI, for tests: Spec Kit runs it as
@@ -57,12 +61,6 @@ say({"type": "result", "subtype": "success", "is_error": False, "duration_ms": 1
 '''
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(port, token, path):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -83,14 +81,13 @@ def follow_to_end(port, token, job, seconds=300):
                 raise AssertionError(f"job {job} did not end within {seconds} s")
 
 
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
-    print("ok:", what)
-
-
 def main():
-    lph, specify = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    lph = os.path.abspath(sys.argv[1])
+    # specify-cli, installed beside the Python that runs this test (.venv).
+    specify = os.path.join(os.path.dirname(sys.executable), "specify")
+    if not os.access(specify, os.X_OK):
+        print("SKIPPED: the speckit end-to-end test: specify-cli could not be installed from PyPI")
+        return
     root = tempfile.mkdtemp(prefix="lph-speckit.")
     bin_dir = os.path.join(root, "bin")
     os.makedirs(bin_dir)
@@ -99,12 +96,10 @@ def main():
     os.chmod(os.path.join(bin_dir, "claude"), 0o755)
     env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"])
     env.pop("SPECKIT_INTEGRATION_CLAUDE_EXTRA_ARGS", None)
-    port = free_port()
     # The daemon's default stays the demo agent: the job files choose the profile.
-    daemon = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--specify", specify],
-                              cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    daemon = Daemon(lph, root, "--specify", specify, env=env)
+    port, token = daemon.port, daemon.token
     try:
-        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
         for n, spec in enumerate(["A command-line todo list", "Add due dates to the todo list"], start=1):
             incoming = os.path.join(root, "Spool", "incoming")
             with open(os.path.join(incoming, f".todo{n}.tmp"), "w") as f:
@@ -156,8 +151,7 @@ def main():
         added = sum(c["lines_added"] for c in changes)
         check(second["lines_written"] == added > 0, f"lines written are the lines the job added ({added}, in {len(changes)} files)")
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        daemon.stop()
     if os.environ.get("LPH_KEEP"):
         print("kept", root)
     else:

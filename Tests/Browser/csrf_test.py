@@ -20,7 +20,8 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium import webdriver
 
-from dashboard_test import BASE, PORT, Daemon, browser, free_port, wait
+from dashboard_test import BASE, PORT, browser, start, wait
+from lph_support import free_port
 
 ATTACKER_PORT = free_port()
 
@@ -73,7 +74,7 @@ def post(daemon, path, body):
 
 
 def main():
-    daemon = Daemon(pace=10)   # a job that stays in progress while the page attacks it
+    daemon = start(pace=10)   # a job that stays in progress while the page attacks it
     driver = browser()
     server = None
     try:

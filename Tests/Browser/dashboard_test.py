@@ -9,78 +9,35 @@ figure is non-zero. Then the daemon is restarted under a running job: the page
 reconnects by itself and shows every log line exactly once. Every wait has a
 generous upper bound and ends as soon as its condition holds.
 """
-import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from lph_support import Daemon, free_port, until  # noqa: E402
+
 LPH = os.path.abspath(sys.argv[1])
 SCREENSHOT = sys.argv[2] if len(sys.argv) > 2 else None
 WORK = tempfile.mkdtemp(prefix="lph-browser-")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 PORT = free_port()
 BASE = f"http://127.0.0.1:{PORT}"
 
 
-class Daemon:
-    """`lph serve` in WORK on PORT, with the demo agent at a pace a person can watch."""
-
-    def __init__(self, pace):
-        self.process = subprocess.Popen(
-            [LPH, "serve", "--listen", f"127.0.0.1:{PORT}", "--demo-pace", str(pace), "--sweep-interval", "600"],
-            cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.address = None
-        deadline = time.time() + 60
-        for line in self.process.stdout:
-            match = re.search(r"dashboard at (\S+)", line)
-            if match:
-                self.address = match.group(1)
-                break
-            if time.time() > deadline:
-                break
-        assert self.address, "lph serve printed no dashboard address"
-        self.token = self.address.split("token=")[1]
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-
-    def get(self, path):
-        request = urllib.request.Request(BASE + path, headers={"Authorization": f"Bearer {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+def start(pace):
+    """`lph serve` in WORK on PORT (the same across a restart, so the page comes
+    back by itself), with the demo agent at a pace a person can watch."""
+    return Daemon(LPH, WORK, "--demo-pace", str(pace), "--sweep-interval", "600", port=PORT, log=subprocess.STDOUT)
 
 
 def wait(what, condition, timeout=90):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception:  # the element may be re-rendered under us; look again
-            pass
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return until(what, condition, timeout)
 
 
 def browser():
@@ -119,7 +76,7 @@ def shown_log_count(driver):
 
 
 def main():
-    daemon = Daemon(pace=1.5)
+    daemon = start(pace=1.5)
     driver = browser()
     try:
         # The printed address signs the browser in, and the token leaves the address bar.
@@ -184,7 +141,7 @@ def main():
         wait("the second job's log", lambda: shown_log_count(driver) > 3)
         daemon.stop()
         wait("the page to notice", lambda: driver.find_element(By.ID, "connection").get_attribute("data-state") != "live")
-        daemon = Daemon(pace=1.5)
+        daemon = start(pace=1.5)
         wait("the page to reconnect", lambda: driver.find_element(By.ID, "connection").get_attribute("data-state") == "live")
         wait("the interrupted job on the board", lambda: card_column(driver, second) == "failed")
         stored = len(daemon.get(f"/jobs/{second}/logs?limit=10000"))

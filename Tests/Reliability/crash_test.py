@@ -13,7 +13,10 @@ At the end, after a last start that is left to settle:
 - every job's log lines are intact and in order (the agent numbers them).
 Prints the figures: cycles, files dropped, HTTP jobs, lost, duplicated.
 """
-import argparse, json, os, random, re, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, json, os, random, re, sqlite3, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from lph_support import Daemon, free_port  # noqa: E402
 
 AGENT = """#!/bin/sh
 echo "$LPH_JOB_ID" >> {ledger}
@@ -21,32 +24,6 @@ i=1
 while [ $i -le 40 ]; do echo "line $i"; i=$((i + 1)); done
 sleep 0.05
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, lph, root, port, agent):
-        self.process = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--max-jobs", "4", "--agent", agent],
-                                        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.token = None
-        for line in self.process.stdout:
-            if "token=" in line:
-                self.token = line.strip().split("token=")[1]
-                break
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
-
-    def kill9(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
 
 
 def post_job(port, token, project):
@@ -78,7 +55,7 @@ def main():
     incoming = os.path.join(root, "Spool", "incoming")
     dropped, posted, serial = [], [], 0
     for cycle in range(args.cycles):
-        daemon = Daemon(lph, root, port, agent)
+        daemon = Daemon(lph, root, "--max-jobs", "4", "--agent", agent, port=port)
         deadline = time.time() + rng.uniform(0.0, 0.4)
         while time.time() < deadline:
             serial += 1
@@ -96,7 +73,7 @@ def main():
         daemon.kill9()
 
     # The last start: let everything settle, then stop gracefully.
-    daemon = Daemon(lph, root, port, agent)
+    daemon = Daemon(lph, root, "--max-jobs", "4", "--agent", agent, port=port)
     db_path = os.path.join(root, "lph.sqlite")
     deadline = time.time() + 300
     while True:

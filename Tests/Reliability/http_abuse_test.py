@@ -12,21 +12,12 @@
 After each, the daemon must still answer. Prints the figures.
 Usage: python3 Tests/Reliability/http_abuse_test.py PATH-TO-LPH
 """
-import json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import json, os, random, re, shutil, socket, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from lph_support import Daemon, check  # noqa: E402
 
 IDLE = 3  # --idle-timeout for this test, seconds
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def connect(port):
@@ -163,20 +154,15 @@ def main():
     with open(agent, "w") as f:
         f.write("#!/bin/sh\nseq -f 'n %g' 1 50000\n")
     os.chmod(agent, 0o755)
-    port = free_port()
-    daemon = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{port}", "--agent", agent, "--idle-timeout", str(IDLE)],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    daemon = Daemon(lph, root, "--agent", agent, "--idle-timeout", str(IDLE))
     try:
-        token = next(line.strip().split("token=")[1] for line in daemon.stdout if "token=" in line)
-        threading.Thread(target=daemon.stdout.read, daemon=True).start()
-        tried = malformed(port)
-        slow = slowloris(port)
-        peak = never_reading_clients(daemon.pid, port, token, root)
+        tried = malformed(daemon.port)
+        slow = slowloris(daemon.port)
+        peak = never_reading_clients(daemon.pid, daemon.port, daemon.token, root)
         print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, 1000 never-reading SSE clients "
               f"(peak RSS {peak:.0f} MiB); the daemon served throughout")
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=60)
+        daemon.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

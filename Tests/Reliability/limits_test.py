@@ -15,61 +15,27 @@ Usage: python3 Tests/Reliability/limits_test.py PATH-TO-LPH
 
 Each part needs root (mount, sysctl) and says SKIPPED when the machine does not allow it.
 """
-import glob, json, os, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import glob, json, os, shutil, signal, sqlite3, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+import lph_support as support  # noqa: E402
+from lph_support import Daemon, check  # noqa: E402
 
 AGENT = "#!/bin/sh\ni=1\nwhile [ $i -le 200 ]; do echo \"line $i\"; i=$((i + 1)); done\n"
 WATCHES = "/proc/sys/fs/inotify/max_user_watches"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, lph, root, *arguments):
-        self.port = free_port()
-        self.root = root
-        agent = os.path.join(root, "agent.sh")
-        with open(agent, "w") as f:
-            f.write(AGENT)
-        os.chmod(agent, 0o755)
-        self.process = subprocess.Popen([lph, "serve", "--listen", f"127.0.0.1:{self.port}", "--agent", agent, *arguments],
-                                        cwd=root, stdout=subprocess.PIPE, stderr=open(os.path.join(root, "serve.log"), "w"), text=True)
-        self.token = next(line.strip().split("token=")[1] for line in self.process.stdout if "token=" in line)
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
-
-    def call(self, method, path, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
-
-    def health(self):
-        return self.call("GET", "/healthz")[1]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=60)
+def start(lph, root, *arguments):
+    """The daemon with a quick agent of 200 lines, its errors in root/serve.log."""
+    agent = os.path.join(root, "agent.sh")
+    with open(agent, "w") as f:
+        f.write(AGENT)
+    os.chmod(agent, 0o755)
+    return Daemon(lph, root, "--agent", agent, *arguments, log=open(os.path.join(root, "serve.log"), "w"))
 
 
 def until(what, condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    print("ok:", what)
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
+    support.until(what, condition, timeout)
     print("ok:", what)
 
 
@@ -89,7 +55,7 @@ def disk_full(lph):
         return
     daemon = None
     try:
-        daemon = Daemon(lph, root, "--db", "db/lph.sqlite")
+        daemon = start(lph, root, "--db", "db/lph.sqlite")
         jobs = lambda: daemon.call("GET", "/jobs?limit=10000")[1]
         drop(root, "warmup.json", "warm up")
         until("a first job completes", lambda: [j["status"] for j in jobs()] == ["completed"])
@@ -159,7 +125,7 @@ def watch_limit(lph):
         print("SKIPPED: watch limit: cannot write fs.inotify.max_user_watches here (not root?)")
         return
     root = tempfile.mkdtemp(prefix="lph-watches.")
-    daemon = Daemon(lph, root)
+    daemon = start(lph, root)
     top = os.path.join(root, "generated_projects", "Deep")
     db = sqlite3.connect(f"file:{os.path.join(root, 'lph.sqlite')}?mode=ro", uri=True, timeout=30)
     indexed = lambda: {r[0] for r in db.execute(

@@ -20,7 +20,7 @@ import Synchronization
 /// watch limit reached; or the root itself was removed) the index says so
 /// loudly (an error in the log stream, `/healthz`) and runs degraded: a
 /// rescan every few seconds, retrying the watches, until all are in place.
-public final class ArtifactIndex: Service, Sendable {
+final class ArtifactIndex: Service, Sendable {
     enum Item: Sendable {
         case event(WatchEvent)
         case rescan(reason: String)
@@ -29,21 +29,15 @@ public final class ArtifactIndex: Service, Sendable {
         case flushJobEvents
     }
 
-    struct State: ~Copyable {
-        var items: [Item] = []
-        var wake: CheckedContinuation<Void, Never>?
-        var stopped = false
-    }
-
     let root: String
-    private let store: Store
-    private let writer: Writer
-    private let running: RunningJobs
+    private let store: any Store
+    /// Project → the job running in it now (the executor's).
+    private let runningJobs: @Sendable () -> [String: Int64]
     private let changeTracker: ChangeTracker
     private let ignore: IgnoreRules
     private let logger: Logger
     private let sweepInterval: Duration
-    private let state = Mutex(State())
+    private let inbox = Inbox<Item>()
     private let barriers = Barriers()
     private let throttle = JobEventThrottle()
     private let workflowLogs = WorkflowLog()
@@ -62,14 +56,12 @@ public final class ArtifactIndex: Service, Sendable {
     private let rescans = Counter(label: "lph_rescans_total")
     private let overflows = Counter(label: "lph_inotify_overflows_total")
     private let watchedFolders = Gauge(label: "lph_watched_folders")
-    static let cookiePrefix = ".lph-cookie-"
 
-    public init(root: String, store: Store, writer: Writer, running: RunningJobs, changeTracker: ChangeTracker, ignore: IgnoreRules,
-                sweepInterval: Duration, logger: Logger) {
+    init(root: String, store: any Store, runningJobs: @escaping @Sendable () -> [String: Int64], changeTracker: ChangeTracker,
+         ignore: IgnoreRules, sweepInterval: Duration, logger: Logger) {
         self.root = Inotify.normalized(root)
         self.store = store
-        self.writer = writer
-        self.running = running
+        self.runningJobs = runningJobs
         self.changeTracker = changeTracker
         self.ignore = ignore
         self.sweepInterval = sweepInterval
@@ -78,9 +70,9 @@ public final class ArtifactIndex: Service, Sendable {
     }
 
     /// What the index cannot see right now, if anything.
-    public var problem: String? { problemState.withLock { $0 } }
+    var problem: String? { problemState.withLock { $0 } }
 
-    public func run() async throws {
+    func run() async throws {
         // IN_MODIFY: a file an agent keeps open and appends to counts while it grows, not only once closed.
         let mask = IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
         let skip: Inotify.Skip = { [ignore] folder in ignore.isIgnored(folder: folder) }
@@ -108,15 +100,11 @@ public final class ArtifactIndex: Service, Sendable {
         // which must not hold up the intake or the API.
         await DedicatedThread.run(named: "lph-index") {
             await withGracefulShutdownHandler {
-                while let items = await nextItems() {
+                while let items = await inbox.next() {
                     await process(items)
                 }
             } onGracefulShutdown: {
-                self.state.withLock { s in
-                    s.stopped = true
-                    s.wake?.resume()
-                    s.wake = nil
-                }
+                self.inbox.close()
             }
         }
         sweeper.cancel()
@@ -152,35 +140,11 @@ public final class ArtifactIndex: Service, Sendable {
     /// A line for the daemon's log and the `logs` stream.
     private func report(_ text: String, level: Level) async {
         if level == .error { logger.error("\(text)") } else { logger.notice("\(text)") }
-        _ = try? await writer.perform { db, events in events.append(try Journal.record(db, .logs, text, level: level)) }
+        try? await store.announce(text, level: level, job: nil)
     }
-
-    // MARK: - The queue
 
     private func enqueue(_ item: Item) {
-        state.withLock { s in
-            s.items.append(item)
-            s.wake?.resume()
-            s.wake = nil
-        }
-    }
-
-    private func nextItems() async -> [Item]? {
-        while true {
-            let taken = state.withLock { s -> [Item]?? in
-                if !s.items.isEmpty {
-                    defer { s.items.removeAll(keepingCapacity: true) }
-                    return .some(s.items)
-                }
-                return s.stopped ? .some(nil) : nil
-            }
-            if let taken { return taken }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                state.withLock { s in
-                    if s.items.isEmpty && !s.stopped { s.wake = c } else { c.resume() }
-                }
-            }
-        }
+        inbox.append(contentsOf: [item])
     }
 
     // MARK: - A batch
@@ -196,18 +160,18 @@ public final class ArtifactIndex: Service, Sendable {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
-                notes.append((rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies), .info))
             case .event(let event):
                 let seen = self.changes(for: event, cookies: &cookies)
                 changes += seen
                 written += seen.filter(\.isWritten)
             case .rescan(let reason):
-                notes.append((rescan(reason: reason, into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: reason, into: &changes, cookies: &cookies), .info))
             case .flushJobEvents:
                 flush = true
             case .ignoreRulesChanged:
                 if let handle = watchHandle.withLock({ $0 }) { await Inotify.shared.prune(handle) }
-                notes.append((rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies), .info))
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
@@ -232,8 +196,8 @@ public final class ArtifactIndex: Service, Sendable {
 
     /// Has the change tracker measure the running jobs whose projects changed.
     private func measure(_ touched: Set<Int64>, modifiedIn modifiedProjects: Set<String>) {
-        for (project, job) in running.jobsByProject where touched.contains(job) || modifiedProjects.contains(project) {
-            changeTracker.touched(job: job, project: project) { [running] in running.control(of: job)?.stop(.creditsExhausted) }
+        for (project, job) in runningJobs() where touched.contains(job) || modifiedProjects.contains(project) {
+            changeTracker.touched(job: job, project: project)
         }
     }
 
@@ -241,7 +205,7 @@ public final class ArtifactIndex: Service, Sendable {
     /// process a job left, before it was stopped): indexed, charged to no
     /// job, and said so, one line per project.
     private func unattributed(_ written: [ArtifactChange]) -> [String] {
-        let running = running.jobsByProject
+        let running = runningJobs()
         let byProject = Dictionary(grouping: written.filter { running[$0.project] == nil }, by: \.project)
         return byProject.keys.sorted().map { project in
             let paths = byProject[project]!.map(\.path)
@@ -265,19 +229,13 @@ public final class ArtifactIndex: Service, Sendable {
 
     /// Commits a batch; returns the running jobs whose projects it changed.
     private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Set<Int64> {
-        let projects = running.jobsByProject
+        let projects = runningJobs()
         let throttle = self.throttle
         var result = Set<Int64>()
         do {
-            let touched = try await writer.perform { db, events -> Set<Int64> in
-                let touched = try ArtifactWrites.apply(db, changes, running: projects, adminID: try ArtifactWrites.adminID(db), events: &events)
-                for job in throttle.due(touched, flushPending: flushPending) {
-                    if let progress = try JobWrites.progressEvent(db, job) { events.append(progress) }
-                }
-                for note in notes { events.append(try Journal.record(db, .logs, note.text, level: note.level)) }
-                return touched
+            result = try await store.recordArtifacts(changes, running: projects, notes: notes) { touched in
+                throttle.due(touched, flushPending: flushPending)
             }
-            result = touched
         } catch {
             // The database refused (a full disk): a later rescan finds the same changes again.
             logger.error("could not record \(changes.count) artifact changes, rescanning in \(Self.degradedRescan): \(error)")
@@ -302,13 +260,13 @@ public final class ArtifactIndex: Service, Sendable {
         guard path.hasPrefix(root + "/") else { return nil }
         let relative = path.dropFirst(root.count + 1)
         let project = String(relative.prefix { $0 != "/" })
-        guard JobFile.isValidProjectName(project) else { return nil }
+        guard ProjectName.isValid(project) else { return nil }
         return (project, String(relative.dropFirst(project.count + 1)))
     }
 
     private func changes(for event: WatchEvent, cookies: inout [String]) -> [ArtifactChange] {
         guard let (project, path) = locate(event.path) else { return [] }
-        if event.name.hasPrefix(Self.cookiePrefix) {
+        if event.name.hasPrefix(ProjectName.cookiePrefix) {
             if event.has(IN_CLOSE_WRITE) { cookies.append(event.path) }
             return []
         }
@@ -345,23 +303,31 @@ public final class ArtifactIndex: Service, Sendable {
     private func observed(_ fullPath: String, project: String, path: String) -> [ArtifactChange] {
         let file = present(fullPath, project: project, path: path)
         guard WorkflowLog.isRunLog(path) else { return [file] }
-        let steps = workflowLogs.newSteps(at: fullPath, following: running.jobsByProject[project] != nil)
-        return steps.isEmpty ? [file] : [file, ArtifactChange(project: project, path: path, kind: .workflow(steps))]
+        let steps = workflowLogs.newSteps(at: fullPath, following: runningJobs()[project] != nil)
+        let notes = steps.map { step in WorkflowNote(line: step.line.0, level: step.line.1, phase: step.phase) }
+        return notes.isEmpty ? [file] : [file, ArtifactChange(project: project, path: path, kind: .workflow(notes))]
     }
 
     private func present(_ fullPath: String, project: String, path: String) -> ArtifactChange {
         guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: path, kind: .absent) }
-        return ArtifactChange(project: project, path: path, kind: .present(facts, tasks: tasks(fullPath, facts)))
+        return ArtifactChange(project: project, path: path, kind: .present(facts, evidence(fullPath, path, facts)))
     }
 
     private func moved(from oldPath: String, to fullPath: String, project: String, path: String) -> ArtifactChange {
         guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: oldPath, kind: .absent) }
-        return ArtifactChange(project: project, path: path, kind: .moved(from: oldPath, facts, tasks: tasks(fullPath, facts)))
+        return ArtifactChange(project: project, path: path, kind: .moved(from: oldPath, facts, evidence(fullPath, path, facts)))
+    }
+
+    /// What the file shows of its job's progress; nothing for a tool's state (`.specify/`), which is not the agent's work.
+    private func evidence(_ fullPath: String, _ path: String, _ facts: FileFacts) -> FileEvidence {
+        guard !PhaseEvidence.isToolState(path) else { return .none }
+        let tasks = tasks(fullPath, facts)
+        return FileEvidence(tasks: tasks, phase: PhaseEvidence.phase(path: path, kind: facts.kind, tasks: tasks))
     }
 
     private func tasks(_ fullPath: String, _ facts: FileFacts) -> TaskCount? {
         guard (fullPath as NSString).lastPathComponent.lowercased() == "tasks.md", facts.kind != .binary, facts.kind != .symlink,
-              facts.size <= Int64(JobFile.maxSize), let text = FileFacts.text(fullPath) else { return nil }
+              facts.size <= Int64(Limits.maxSpecification), let text = FileFacts.text(fullPath) else { return nil }
         return PhaseEvidence.tasks(in: text)
     }
 
@@ -372,7 +338,7 @@ public final class ArtifactIndex: Service, Sendable {
         Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), skipped: { changes += ignoredEntry($0) },
                   beyond: noteUnfollowed) { fullPath in
             guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
-            if (path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) {
+            if (path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) {
                 cookies.append(fullPath)
             } else {
                 changes += observed(fullPath, project: project, path: path)
@@ -393,7 +359,7 @@ public final class ArtifactIndex: Service, Sendable {
     /// The one entry of an ignored folder: `node_modules/`, with how many files it holds.
     private func ignoredEntry(_ folder: String) -> [ArtifactChange] {
         guard let (project, path) = locate(folder), !path.isEmpty, let facts = FileFacts.ignoredFolder(folder) else { return [] }
-        return [ArtifactChange(project: project, path: path + "/", kind: .present(facts, tasks: nil))]
+        return [ArtifactChange(project: project, path: path + "/", kind: .present(facts, .none))]
     }
 
     // MARK: - Rescans
@@ -401,10 +367,10 @@ public final class ArtifactIndex: Service, Sendable {
     /// Walks the whole tree and adds what differs from the table; returns the
     /// note to log. Barrier cookies that were there before the walk began count
     /// as seen once it ends: every change made before them was walked over.
-    private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String]) -> String {
+    private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String]) async -> String {
         rescans.increment()
         cookies += barriers.onDisk
-        let stored = (try? store.pool.read { try ArtifactWrites.snapshot($0) }) ?? [:]
+        let stored = (try? await store.artifactSnapshot()) ?? [:]
         var seen: [String: Set<String>] = [:]
         var changed = 0
         var files = 0
@@ -413,7 +379,7 @@ public final class ArtifactIndex: Service, Sendable {
             for change in entry { seen[change.project, default: []].insert(change.path) }
             changes += entry
         }, beyond: noteUnfollowed) { fullPath in
-            guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(Self.cookiePrefix) else { return }
+            guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)
             var st = stat()
@@ -441,11 +407,11 @@ public final class ArtifactIndex: Service, Sendable {
     /// committed: a cookie file is written there, and the index answers when
     /// its event comes through, after everything queued before it.
     @discardableResult
-    public func barrier(project: String, timeout: Duration = .seconds(30)) async -> Bool {
+    func barrier(project: String, timeout: Duration = .seconds(30)) async -> Bool {
         // Only a real folder is indexed: nothing to wait for elsewhere, and no cookie is written through a symlink.
         var st = stat()
         guard lstat("\(root)/\(project)", &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return true }
-        let seen = await barriers.wait(for: "\(root)/\(project)/\(Self.cookiePrefix)\(UUID().uuidString)", timeout: timeout)
+        let seen = await barriers.wait(for: "\(root)/\(project)/\(ProjectName.cookiePrefix)\(UUID().uuidString)", timeout: timeout)
         if !seen { logger.warning("the artifact index did not confirm \(project) in time; its last files may be counted late") }
         return seen
     }

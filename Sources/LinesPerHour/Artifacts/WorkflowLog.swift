@@ -1,50 +1,6 @@
 import Foundation
 import Synchronization
 
-/// One event of a Spec Kit run log: a step started, completed or failed, or the run finished.
-struct WorkflowStep: Sendable, Equatable {
-    var event: String
-    var step: String?
-    var type: String?
-    var status: String?
-    var error: String?
-
-    /// The phase a command step stands for, by the words of its id:
-    /// specify/clarify, plan/tasks, implement, test, analyze/converge/review.
-    /// Gates are pauses, not phases.
-    var phase: Phase? {
-        guard event == "step_started", type != "gate", let step else { return nil }
-        let words = step.lowercased().split { !$0.isLetter }
-        for word in words {
-            switch word {
-            case "specify", "clarify", "constitution": return .specify
-            case "plan", "tasks", "checklist": return .plan
-            case "implement": return .implement
-            case "test", "tests", "verify": return .test
-            case "analyze", "converge", "review": return .review
-            default: continue
-            }
-        }
-        return nil
-    }
-
-    /// The job log's line for the event.
-    var line: (String, Level) {
-        let detail = error.map { ": \($0)" } ?? ""
-        if event.hasPrefix("workflow_") {
-            let outcome = event == "workflow_finished" ? (status ?? "finished") : String(event.dropFirst("workflow_".count))
-            return ("Spec Kit: workflow \(outcome)\(detail)", outcome == "completed" ? .info : .error)
-        }
-        let name = "Spec Kit: step \(step ?? "?")"
-        switch event {
-        case "step_started": return ("\(name) started", .info)
-        case "step_completed": return ("\(name) \(status ?? "completed")", status == "failed" ? .error : .info)
-        case "step_failed": return ("\(name) failed\(detail)", .error)
-        default: return ("\(name): \(event.replacingOccurrences(of: "_", with: " "))\(detail)", .warning)
-        }
-    }
-}
-
 /// Spec Kit's run logs, `.specify/workflows/runs/<run>/log.jsonl`, read as
 /// they grow: each read starts where the last stopped, and only whole lines
 /// are taken. A log first seen while no job runs in its project is old
@@ -60,11 +16,10 @@ final class WorkflowLog: Sendable {
 
     /// The events appended to the log at `fullPath` since the last call.
     func newSteps(at fullPath: String, following: Bool) -> [WorkflowStep] {
-        let fd = open(fullPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return [] }
+        (try? RegularFile.withOpened(fullPath) { fd, st in newSteps(fd, st, at: fullPath, following: following) }) ?? []
+    }
+
+    private func newSteps(_ fd: Int32, _ st: stat, at fullPath: String, following: Bool) -> [WorkflowStep] {
         let size = Int(st.st_size)
         let known = offsets.withLock { $0[fullPath] }
         // A shorter file than last read is a new file under the old name.

@@ -19,23 +19,18 @@ public final class FifoSink: Service, Sendable {
         case text, json
     }
 
-    struct State: ~Copyable {
-        var queue: [Event] = []
-        var dropped = 0
-        var wake: CheckedContinuation<Void, Never>?
-        var stopped = false
-    }
-
     private let path: String
     private let format: Format
     private let broadcaster: Broadcaster
     private let logger: Logger
     private let capacity: Int
-    private let state = Mutex(State())
+    private let inbox = Inbox<Event>()
+    /// Lines dropped and not yet reported on a line that got through.
+    private let unreported = Mutex(0)
     private let droppedCounter = Counter(label: "lph_fifo_lines_dropped_total")
     static let chunkLimit = Int(PIPE_BUF)
 
-    public init(path: String, format: Format, broadcaster: Broadcaster, logger: Logger, capacity: Int = 20_000) {
+    init(path: String, format: Format, broadcaster: Broadcaster, logger: Logger, capacity: Int = 20_000) {
         self.path = path
         self.format = format
         self.broadcaster = broadcaster
@@ -73,48 +68,18 @@ public final class FifoSink: Service, Sendable {
         var fd: Int32 = -1
         defer { if fd >= 0 { close(fd) } }
         await withGracefulShutdownHandler {
-            while let events = await nextEvents() {
+            while let events = await inbox.next() {
                 fd = write(events, to: fd)
             }
         } onGracefulShutdown: {
-            self.state.withLock { s in
-                s.stopped = true
-                s.wake?.resume()
-                s.wake = nil
-            }
+            self.inbox.close()
         }
     }
 
+    /// On the publishing path: never waits. What does not fit is dropped and counted.
     private func enqueue(_ events: [Event]) {
-        state.withLock { s in
-            let room = max(0, capacity - s.queue.count)
-            if events.count > room {
-                s.dropped += events.count - room
-                s.queue.append(contentsOf: events.prefix(room))
-            } else {
-                s.queue.append(contentsOf: events)
-            }
-            s.wake?.resume()
-            s.wake = nil
-        }
-    }
-
-    private func nextEvents() async -> [Event]? {
-        while true {
-            let taken = state.withLock { s -> [Event]?? in
-                if !s.queue.isEmpty {
-                    defer { s.queue.removeAll(keepingCapacity: true) }
-                    return .some(s.queue)
-                }
-                return s.stopped ? .some(nil) : nil
-            }
-            if let taken { return taken }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                state.withLock { s in
-                    if s.queue.isEmpty && !s.stopped { s.wake = c } else { c.resume() }
-                }
-            }
-        }
+        let overflow = inbox.append(events, capacity: capacity)
+        if overflow > 0 { unreported.withLock { $0 += overflow } }
     }
 
     // MARK: - Writing
@@ -130,9 +95,9 @@ public final class FifoSink: Service, Sendable {
                 return -1
             }
         }
-        let pendingDrops = state.withLock { s in
-            defer { s.dropped = 0 }
-            return s.dropped
+        let pendingDrops = unreported.withLock { n in
+            defer { n = 0 }
+            return n
         }
         var chunk: [UInt8] = pendingDrops > 0 ? line(forDrops: pendingDrops) : []
         var noticeSent = pendingDrops == 0
@@ -176,7 +141,7 @@ public final class FifoSink: Service, Sendable {
     private func countDropped(_ n: Int) {
         guard n > 0 else { return }
         droppedCounter.increment(by: n)
-        state.withLock { $0.dropped += n }
+        unreported.withLock { $0 += n }
     }
 
     // MARK: - Line formats

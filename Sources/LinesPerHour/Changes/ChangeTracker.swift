@@ -16,13 +16,15 @@ import Synchronization
 ///
 /// libgit2 calls are confined to this service's own thread, one request at a
 /// time; a snapshot of an unchanged tree reads no file.
-public final class ChangeTracker: Service, Sendable {
+final class ChangeTracker: Service, Sendable {
     static let window: Duration = .milliseconds(500)
 
     private let shadows: String
     private let projects: String
-    private let writer: Writer
+    private let store: any Store
     private let logger: Logger
+    /// Stops a job whose user a measurement found out of credits.
+    private let outOfCredits: @Sendable (Int64) -> Void
     private let requests: AsyncStream<Request>
     private let feed: AsyncStream<Request>.Continuation
     /// Jobs with a measurement scheduled, so touches within a window make one.
@@ -50,15 +52,16 @@ public final class ChangeTracker: Service, Sendable {
         }
     }
 
-    public init(shadows: String, projects: String, writer: Writer, logger: Logger) {
+    init(shadows: String, projects: String, store: any Store, logger: Logger, outOfCredits: @escaping @Sendable (Int64) -> Void) {
         self.shadows = shadows
         self.projects = projects
-        self.writer = writer
+        self.store = store
         self.logger = logger
+        self.outOfCredits = outOfCredits
         (requests, feed) = AsyncStream.makeStream()
     }
 
-    public func run() async throws {
+    func run() async throws {
         let (shadows, projects, requests) = (self.shadows, self.projects, self.requests)
         await DedicatedThread.run(named: "lph-git") {
             await withGracefulShutdownHandler {
@@ -84,7 +87,7 @@ public final class ChangeTracker: Service, Sendable {
     func begin(job: Int64, project: String) async throws {
         let tree = try await perform { try $0.of(project).snapshot() }
         jobs.withLock { $0[job] = (tree, 0) }
-        try await writer.perform { db, _ in try ChangeWrites.begin(db, job: job, tree: tree) }
+        try await store.beginChanges(job: job, tree: tree)
     }
 
     /// Measures and records the job's changes now; true when its user ran out
@@ -108,13 +111,12 @@ public final class ChangeTracker: Service, Sendable {
                 }
                 return (order, end, try repository.changes(from: start, to: end))
             }
-            return try await writer.perform { [self] db, events in
-                let newest = jobs.withLock { states -> Bool in
+            return try await store.recordChanges(job: job, tree: end, changes) { [self] in
+                jobs.withLock { states -> Bool in
                     guard let state = states[job], state.recorded < order else { return false }
                     states[job]?.recorded = order
                     return true
                 }
-                return newest ? try ChangeWrites.record(db, job: job, tree: end, changes, events: &events) : false
             }
         } catch {
             logger.error("cannot measure the changes of job \(job): \(error)")
@@ -124,16 +126,15 @@ public final class ChangeTracker: Service, Sendable {
 
     /// Something changed in a running job's project: a measurement now, or,
     /// if one was made less than a window ago, at the window's end (changes
-    /// in between are all in it). `outOfCredits` runs when it finds the user
-    /// out of credits.
-    func touched(job: Int64, project: String, outOfCredits: @escaping @Sendable () -> Void) {
+    /// in between are all in it). A job whose user it finds out of credits is stopped.
+    func touched(job: Int64, project: String) {
         guard scheduled.withLock({ $0.insert(job).inserted }) else { return }
         let wait = lastMeasured.withLock { $0[job] }.map { Self.window - (ContinuousClock.now - $0) } ?? .zero
         Task {
             if wait > .zero { try? await Task.sleep(for: wait) }
             scheduled.withLock { _ = $0.remove(job) }
             lastMeasured.withLock { $0[job] = .now }
-            if await measure(job: job, project: project) { outOfCredits() }
+            if await measure(job: job, project: project) { outOfCredits(job) }
         }
     }
 

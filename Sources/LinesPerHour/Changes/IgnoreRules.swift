@@ -9,25 +9,25 @@ import Synchronization
 ///
 /// Asked from the inotify thread and the index's; each project's repository
 /// object is used by one of them at a time.
-public final class IgnoreRules: Sendable {
+final class IgnoreRules: Sendable {
     private let shadows: String
     private let projects: String
     private let repositories = Mutex<[String: ShadowRepository]>([:])
 
-    public init(shadows: String, projects: String) {
+    init(shadows: String, projects: String) {
         self.shadows = shadows
         self.projects = projects
     }
 
     /// `folder` is a full path under the projects folder. A project's own
     /// folder is never ignored, nor tool state (Spec Kit's run logs give phases).
-    public func isIgnored(folder: String) -> Bool {
+    func isIgnored(folder: String) -> Bool {
         guard folder.hasPrefix(projects + "/") else { return false }
         let relative = folder.dropFirst(projects.count + 1)
         guard let slash = relative.firstIndex(of: "/") else { return false }
         let project = String(relative[..<slash])
         let inside = String(relative[relative.index(after: slash)...])
-        guard !inside.isEmpty, JobFile.isValidProjectName(project) else { return false }
+        guard !inside.isEmpty, ProjectName.isValid(project) else { return false }
         let components = inside.split(separator: "/").map(String.init)
         if ShadowRepository.toolStateFolders.contains(components[0]) { return false }
         if Self.alwaysIgnored.contains(components[components.count - 1]) { return true }

@@ -20,7 +20,7 @@ final class ShadowRepository {
     /// Agents' tool state: watched and indexed (Spec Kit's run logs give a job's phases), never counted.
     static let toolStateFolders = [".specify", ".claude", ".lph"]
     /// Ignored besides the project's own rules.
-    static let defaultIgnores = (dependencyFolders + toolStateFolders).map { $0 + "/" } + [ArtifactIndex.cookiePrefix + "*"]
+    static let defaultIgnores = (dependencyFolders + toolStateFolders).map { $0 + "/" } + [ProjectName.cookiePrefix + "*"]
     /// Files larger than this are left out of snapshots (and so never counted).
     static let maxFileSize: Int64 = 50 << 20
 

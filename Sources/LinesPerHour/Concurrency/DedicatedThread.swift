@@ -9,7 +9,7 @@ import Synchronization
 /// by every stage and every HTTP request: a blocking call on it stalls them
 /// all. A stage that runs under ``run(named:_:)`` blocks only its own thread,
 /// so one job's burst of files cannot hold up the intake or the API.
-public final class DedicatedThread: TaskExecutor, Sendable {
+final class DedicatedThread: TaskExecutor, Sendable {
     private struct State {
         var jobs: [UnownedJob] = []
         var finished = false
@@ -27,13 +27,13 @@ public final class DedicatedThread: TaskExecutor, Sendable {
 
     /// Runs `body` with this thread as its tasks' executor (child tasks
     /// included), then ends the thread.
-    public static func run<T: Sendable>(named name: String, _ body: () async throws -> T) async rethrows -> T {
+    static func run<T: Sendable>(named name: String, _ body: () async throws -> T) async rethrows -> T {
         let thread = DedicatedThread(name: name)
         defer { thread.finish() }
         return try await withTaskExecutorPreference(thread, operation: body)
     }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         state.withLock { $0.jobs.append(job) }
         signals.signal()

@@ -5,13 +5,9 @@ import Glibc
 /// readable by the owner only. A later start refuses a token file that others
 /// can read (or that is not a plain file): the admin token must stay private.
 enum AdminBootstrap {
-    static func ensureAdmin(store: Store, settings: Settings) throws -> String? {
+    static func ensureAdmin(store: any Store, settings: Settings) async throws -> String? {
         try checkPrivate(settings.adminTokenPath)
-        let created = try store.pool.write { db -> String? in
-            guard try !UserWrites.hasAdmin(db) else { return nil }
-            return try UserWrites.create(db, email: settings.adminEmail, role: .admin, credits: settings.adminCredits).1
-        }
-        guard let token = created else { return nil }
+        guard let token = try await store.ensureAdmin(email: settings.adminEmail, credits: settings.adminCredits) else { return nil }
         try write(token, to: settings.adminTokenPath)
         return token
     }

@@ -11,13 +11,12 @@ import Synchronization
 /// (HTTP first, the database writer last, so every accepted row is flushed).
 public final class Daemon: Sendable {
     public let settings: Settings
-    public let store: Store
-    public let writer: Writer
-    public let broadcaster: Broadcaster
-    public let executor: Executor
-    public let index: ArtifactIndex
-    public let changes: ChangeTracker
-    public let spool: Spool
+    let store: any Store
+    let broadcaster: Broadcaster
+    let executor: Executor
+    let index: ArtifactIndex
+    let changes: ChangeTracker
+    let spool: Spool
     /// Set on the first start only: the new admin's token.
     public let newAdminToken: String?
     private let logger: Logger
@@ -36,15 +35,16 @@ public final class Daemon: Sendable {
         try FileManager.default.createDirectory(atPath: settings.projects, withIntermediateDirectories: true)
         try PrivateFile.folder(settings.stateDirectory)
         try PrivateFile.folder(settings.stateDirectory + "/specs")
-        store = try Store(path: settings.database)
         let broadcaster = Broadcaster()
         self.broadcaster = broadcaster
-        writer = Writer(pool: store.pool, logger: logger) { broadcaster.publish($0) }
+        store = try SQLiteStore(path: settings.database, logger: logger) { broadcaster.publish($0) }
         let running = RunningJobs()
         let (shadows, projects) = (Self.absolute(settings.stateDirectory + "/shadow"), Self.absolute(settings.projects))
         try PrivateFile.folder(shadows)
-        changes = ChangeTracker(shadows: shadows, projects: projects, writer: writer, logger: logger)
-        index = ArtifactIndex(root: projects, store: store, writer: writer, running: running, changeTracker: changes,
+        changes = ChangeTracker(shadows: shadows, projects: projects, store: store, logger: logger) { job in
+            running.control(of: job)?.stop(.creditsExhausted)
+        }
+        index = ArtifactIndex(root: projects, store: store, runningJobs: { running.jobsByProject }, changeTracker: changes,
                               ignore: IgnoreRules(shadows: shadows, projects: projects),
                               sweepInterval: settings.sweepInterval, logger: logger)
         try SpecKit.install(at: settings.speckitWorkflowPath)
@@ -52,7 +52,7 @@ public final class Daemon: Sendable {
         agents.profile = settings.agentProfile
         agents.specify = settings.specify
         agents.integration = settings.speckitIntegration
-        executor = Executor(settings: .init(
+        executor = Executor(configuration: .init(
             agents: agents,
             projectsDirectory: Self.absolute(settings.projects),
             specsDirectory: Self.absolute(settings.stateDirectory + "/specs"),
@@ -60,8 +60,8 @@ public final class Daemon: Sendable {
             timeout: settings.jobTimeout,
             grace: settings.stopGrace,
             classifier: LineClassifier(rules: settings.phaseRules)
-        ), store: store, writer: writer, running: running, index: index, changes: changes, logger: logger)
-        newAdminToken = try AdminBootstrap.ensureAdmin(store: store, settings: settings)
+        ), store: store, running: running, index: index, changes: changes, logger: logger)
+        newAdminToken = try await AdminBootstrap.ensureAdmin(store: store, settings: settings)
     }
 
     /// Every SSE client, agent pipe and watched file is a descriptor: the soft
@@ -76,14 +76,14 @@ public final class Daemon: Sendable {
     /// Runs until SIGTERM or SIGINT (or ``shutdown()``), then stops gracefully.
     /// `onListening` is told the HTTP port once the server accepts connections.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let intake = Intake(spool: spool, writer: writer, defaultUser: settings.defaultUser, logger: logger) { [executor] in
+        let intake = Intake(spool: spool, store: store, defaultUser: settings.defaultUser, logger: logger) { [executor] in
             executor.wake()
         }
         let fifo = FifoSink(path: spool.fifo, format: settings.fifoFormat, broadcaster: broadcaster, logger: logger)
-        let observer = Observer(store: store, writer: writer, broadcaster: broadcaster, interval: settings.observeInterval,
+        let observer = Observer(store: store, broadcaster: broadcaster, interval: settings.observeInterval,
                                 stallAfter: settings.stallAfter, maxJobs: settings.maxJobs, logger: logger)
-        let curator = Curator(store: store, writer: writer, broadcaster: broadcaster, logger: logger)
-        let dependencies = HTTPServer.Dependencies(store: store, writer: writer, executor: executor, intake: intake, index: index,
+        let curator = Curator(store: store, broadcaster: broadcaster, logger: logger)
+        let dependencies = HTTPServer.Dependencies(store: store, executor: executor, intake: intake, index: index,
                                                    broadcaster: broadcaster, changes: changes)
         let router = HTTPServer.router(dependencies, allowedHosts: settings.allowedHosts.union([settings.host]),
                                        streamsPerUser: settings.streamsPerUser)
@@ -95,7 +95,7 @@ public final class Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [writer, fifo, observer, curator, changes, index, executor, intake, http],
+            services: [store, fifo, observer, curator, changes, index, executor, intake, http],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

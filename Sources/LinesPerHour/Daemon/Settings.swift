@@ -46,4 +46,7 @@ public struct Settings: Sendable {
     public init(agent: [String]) {
         self.agent = agent
     }
+
+    /// The defaults, as the command line shows and uses them (the agent is its own).
+    public static let defaults = Settings(agent: [])
 }

@@ -2,29 +2,28 @@ import Foundation
 import Glibc
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Runs pending jobs in submission order, at most `maxJobs` at once.
 ///
 /// It is woken (never polls) when a job is accepted and when one ends, and
 /// then starts as many of the oldest pending jobs as there are free slots.
-/// A job's lines, phase changes and end all go through the ``Writer`` in the
+/// A job's lines, phase changes and end all go through the store's one writer in the
 /// order they happened, so a job's status changes only after its last line
 /// is committed.
-public final class Executor: Service, Sendable {
-    public struct Settings: Sendable {
-        public var agents: AgentSettings
-        public var projectsDirectory: String
-        public var specsDirectory: String
-        public var maxJobs: Int
-        public var timeout: Duration?
-        public var grace: Duration
-        public var classifier: LineClassifier
+final class Executor: Service, Sendable {
+    /// What the daemon's settings say of running agents.
+    struct Configuration: Sendable {
+        var agents: AgentSettings
+        var projectsDirectory: String
+        var specsDirectory: String
+        var maxJobs: Int
+        var timeout: Duration?
+        var grace: Duration
+        var classifier: LineClassifier
     }
 
-    private let settings: Settings
-    private let store: Store
-    private let writer: Writer
+    private let settings: Configuration
+    private let store: any Store
     private let logger: Logger
     private let running: RunningJobs
     private let index: ArtifactIndex
@@ -32,11 +31,10 @@ public final class Executor: Service, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
 
-    public init(settings: Settings, store: Store, writer: Writer, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
-                logger: Logger) {
-        self.settings = settings
+    init(configuration: Configuration, store: any Store, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
+         logger: Logger) {
+        self.settings = configuration
         self.store = store
-        self.writer = writer
         self.running = running
         self.index = index
         self.changes = changes
@@ -45,11 +43,11 @@ public final class Executor: Service, Sendable {
     }
 
     /// Asks the executor to look for pending jobs.
-    public func wake() {
+    func wake() {
         wakeFeed.yield()
     }
 
-    public func run() async throws {
+    func run() async throws {
         try await failLeftovers()
         await withDiscardingTaskGroup { group in
             wake()
@@ -68,14 +66,14 @@ public final class Executor: Service, Sendable {
         guard running.count < settings.maxJobs else { return }
         let queue: [(id: Int64, project: String)]
         do {
-            queue = try store.pendingJobs(limit: 1000)
+            queue = try await store.pendingJobs(limit: 1000)
         } catch {
             logger.error("cannot read the job queue: \(error)")
             return
         }
         for next in queue where running.count < settings.maxJobs && !running.isBusy(next.project) {
             do {
-                guard let job = try await writer.perform({ db, events in try JobWrites.start(db, job: next.id, events: &events) }) else { continue }
+                guard let job = try await store.start(job: next.id) else { continue }
                 let control = AgentControl(grace: settings.grace)
                 running.begin(project: job.project, job: job.id, control: control)
                 group.addTask { await self.execute(job, control) }
@@ -120,9 +118,7 @@ public final class Executor: Service, Sendable {
         var backoff = Backoff(from: .milliseconds(250), upTo: .seconds(5))
         while true {
             do {
-                try await writer.perform { db, events in
-                    try JobWrites.finish(db, job: job, status: status, reason: reason, exitCode: exitCode, events: &events)
-                }
+                try await store.finish(job: job, status: status, reason: reason, exitCode: exitCode)
                 return
             } catch {
                 logger.error("cannot record the end of job \(job), trying again: \(error)")
@@ -135,9 +131,7 @@ public final class Executor: Service, Sendable {
     private func stopLeftovers(of job: Int64, run: String) async {
         let count = Leftovers.kill(run: run)
         guard count > 0 else { return }
-        _ = try? await writer.perform { db, events in
-            events.append(try Journal.systemLine(db, job: job, "stopped \(count) processes the agent left running", level: .warning))
-        }
+        try? await store.note(job: job, "stopped \(count) processes the agent left running", level: .warning)
     }
 
     private func runAgent(_ job: Job, _ control: AgentControl, run token: String) async throws -> AgentEnd {
@@ -177,18 +171,16 @@ public final class Executor: Service, Sendable {
     private func run(_ launch: AgentLaunch, of job: Int64, in directory: String, environment: [String: String],
                      specFile: String, control: AgentControl) async -> AgentEnd {
         let phases = PhaseTracker(job: job, classifier: settings.classifier, format: launch.format)
-        let writer = self.writer
+        let store = self.store
         var end = AgentEnd.exited(0)
         for command in launch.steps {
             let process = AgentProcess(command: command, directory: directory, environment: environment,
                                        specificationFile: launch.specificationOnStdin ? specFile : nil)
-            _ = try? await writer.perform { db, events in
-                events.append(try Journal.systemLine(db, job: job, "running: \(AgentProcess.commandLine(command))", level: .info))
-            }
+            try? await store.note(job: job, "running: \(AgentProcess.commandLine(command))", level: .info)
             end = await process.run(control: control, onStart: { pid in
-                _ = try? await writer.perform { db, _ in try JobWrites.recordAgent(db, job: job, pgid: pid) }
+                try? await store.recordAgent(job: job, processGroup: pid)
             }, lines: { lines, onStderr in
-                await phases.record(lines, onStderr: onStderr, writer: writer)
+                await phases.record(lines, onStderr: onStderr, into: store)
             })
             guard case .exited(0) = end, control.stopReason == nil else { break }
         }
@@ -209,39 +201,36 @@ public final class Executor: Service, Sendable {
 
     // MARK: - Control
 
-    public enum CancelOutcome: Sendable, Equatable {
+    enum CancelOutcome: Sendable, Equatable {
         case stopping, cancelled, notFound
         case alreadyEnded(JobStatus)
     }
 
     /// Cancels a job: a running one has its process group stopped; a pending
     /// one is cancelled before it starts.
-    public func cancel(_ id: Int64) async throws -> CancelOutcome {
+    func cancel(_ id: Int64) async throws -> CancelOutcome {
         if let control = running.control(of: id) {
             // A job leaves the running set just after its final status commits.
-            if let job = try store.job(id), job.status.isFinal { return .alreadyEnded(job.status) }
+            if let job = try await store.job(id), job.status.isFinal { return .alreadyEnded(job.status) }
             control.stop(.cancelled)
             return .stopping
         }
-        if try await writer.perform({ db, events in try JobWrites.cancelPending(db, job: id, events: &events) }) {
+        if try await store.cancelPending(job: id) {
             return .cancelled
         }
-        guard let job = try store.job(id) else { return .notFound }
+        guard let job = try await store.job(id) else { return .notFound }
         return job.status == .inProgress ? .stopping : .alreadyEnded(job.status)
     }
 
     /// Jobs the previous daemon left in progress: their agents (if still
     /// alive, and still theirs) are killed, and the jobs fail with the reason.
     private func failLeftovers() async throws {
-        let leftovers = try await writer.perform { db, _ in try JobWrites.leftovers(db) }
+        let leftovers = try await store.leftovers()
         for leftover in leftovers {
             if let pgid = leftover.pgid, Self.processGroup(pgid, belongsTo: leftover.job) {
                 kill(-pgid, SIGKILL)
             }
-            try await writer.perform { db, events in
-                try JobWrites.finish(db, job: leftover.job, status: .failed, reason: "interrupted by daemon restart",
-                                     exitCode: nil, events: &events)
-            }
+            try await store.finish(job: leftover.job, status: .failed, reason: "interrupted by daemon restart", exitCode: nil)
         }
     }
 
@@ -250,45 +239,5 @@ public final class Executor: Service, Sendable {
     private static func processGroup(_ pgid: Int32, belongsTo job: Int64) -> Bool {
         guard let environ = FileManager.default.contents(atPath: "/proc/\(pgid)/environ") else { return false }
         return environ.split(separator: 0).contains { $0.elementsEqual("LPH_JOB_ID=\(job)".utf8) }
-    }
-}
-
-/// Turns a job's output into log rows and phase changes, in order.
-final class PhaseTracker: Sendable {
-    private let job: Int64
-    private let classifier: LineClassifier
-    private let format: OutputFormat
-    private let current = Mutex<Phase>(.idle)
-
-    init(job: Int64, classifier: LineClassifier, format: OutputFormat) {
-        self.job = job
-        self.classifier = classifier
-        self.format = format
-    }
-
-    func record(_ lines: [String], onStderr: Bool, writer: Writer) async {
-        let now = Timestamp.now()
-        var rows: [Writer.LogRow] = []
-        rows.reserveCapacity(lines.count)
-        var changes: [(after: Int, phase: Phase)] = []
-        for line in lines {
-            format.read(line, onStderr: onStderr) { message, level in
-                rows.append(Writer.LogRow(jobID: job, message: message, level: level, source: .agent, timestamp: now))
-                guard let phase = classifier.phase(in: message), current.withLock({ p in
-                    defer { p = phase }
-                    return p != phase
-                }) else { return }
-                changes.append((rows.count, phase))
-            }
-        }
-        // Each phase change is committed right after the line that announced it.
-        var written = 0
-        for change in changes {
-            await writer.append(Array(rows[written..<change.after]))
-            written = change.after
-            let job = self.job
-            _ = try? await writer.perform { db, events in try JobWrites.setPhase(db, job: job, change.phase, events: &events) }
-        }
-        await writer.append(written == 0 ? rows : Array(rows[written...]))
     }
 }

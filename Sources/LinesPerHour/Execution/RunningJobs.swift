@@ -3,7 +3,7 @@ import Synchronization
 /// The jobs whose agents run now, by project: what the executor starts and
 /// stops, what the artifact index attributes files to, and whom it stops when
 /// credits run out. A project runs at most one job at a time.
-public final class RunningJobs: Sendable {
+final class RunningJobs: Sendable {
     struct Entry {
         var job: Int64
         var control: AgentControl

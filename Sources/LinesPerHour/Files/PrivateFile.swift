@@ -3,10 +3,10 @@ import Glibc
 /// Files and folders the daemon makes for itself, readable by its own user
 /// only, whatever the umask: the database, the specifications handed to
 /// agents, the records of accepted and rejected job files.
-public enum PrivateFile {
+enum PrivateFile {
     /// Writes `bytes` to `path` through a temporary name and a rename, mode
     /// 0600, never through a symlink put there.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+    static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
         let temporary = path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -31,7 +31,7 @@ public enum PrivateFile {
     }
 
     /// Makes `path` (and missing parents) as a folder, and makes it 0700.
-    public static func folder(_ path: String) throws {
+    static func folder(_ path: String) throws {
         var partial = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             partial += "/" + component
@@ -41,7 +41,7 @@ public enum PrivateFile {
     }
 
     /// Makes an existing file 0600 (a database made by an earlier version under a looser umask).
-    public static func restrict(_ path: String) throws {
+    static func restrict(_ path: String) throws {
         guard chmod(path, 0o600) == 0 || errno == ENOENT else { throw failure("make private", path) }
     }
 

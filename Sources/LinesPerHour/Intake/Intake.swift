@@ -18,21 +18,21 @@ import Synchronization
 /// file is read, so the file never makes a second job. A rejected file gets
 /// its `.error` written before it is moved, so a crash leaves it in
 /// `incoming/` to be judged again. No job file is ever deleted.
-public final class Intake: Service, Sendable {
+final class Intake: Service, Sendable {
     private let spool: Spool
-    private let writer: Writer
+    private let store: any Store
     private let defaultUser: String?
     private let onAccepted: @Sendable () -> Void
     private let logger: Logger
     private let problemState = Mutex<String?>(nil)
 
     /// Set while job files cannot be taken: the spool folder removed, the database refusing claims.
-    public var problem: String? { problemState.withLock { $0 } }
+    var problem: String? { problemState.withLock { $0 } }
 
-    public init(spool: Spool, writer: Writer, defaultUser: String?, logger: Logger,
-                onAccepted: @escaping @Sendable () -> Void) {
+    init(spool: Spool, store: any Store, defaultUser: String?, logger: Logger,
+         onAccepted: @escaping @Sendable () -> Void) {
         self.spool = spool
-        self.writer = writer
+        self.store = store
         self.defaultUser = defaultUser
         self.logger = logger
         self.onAccepted = onAccepted
@@ -40,7 +40,7 @@ public final class Intake: Service, Sendable {
 
     /// On a thread of its own: reading, checking and renaming files blocks,
     /// and must not hold up the API or the other stages.
-    public func run() async throws {
+    func run() async throws {
         try await DedicatedThread.run(named: "lph-intake") { try await takeFiles() }
     }
 
@@ -109,7 +109,7 @@ public final class Intake: Service, Sendable {
 
     /// Finishes the claims a crash interrupted (see the type's comment).
     func recover() async throws {
-        let claims = try await writer.perform { db, _ in try JobWrites.unfiled(db) }
+        let claims = try await store.unfiledClaims()
         for claim in claims {
             if !spool.isFiled(claim.name, job: claim.job) {
                 if spool.inode(of: claim.name) == claim.inode {
@@ -125,7 +125,7 @@ public final class Intake: Service, Sendable {
                     logger.warning("job \(claim.job): its file \(claim.name) left incoming/ before it was filed; the job keeps its specification")
                 }
             }
-            try await writer.perform { db, _ in try JobWrites.markFiled(db, job: claim.job) }
+            try await store.markFiled(job: claim.job)
         }
     }
 
@@ -155,25 +155,19 @@ public final class Intake: Service, Sendable {
 
     /// The door for jobs that do not come as files (the HTTP API): the same
     /// checks, the same claim, and a record of what was asked in `accepted/`.
-    public func submit(_ request: JobRequest) async throws -> Int64 {
+    func submit(_ request: JobRequest) async throws -> Int64 {
         let request = try JobFile.validated(request)
-        let defaultUser = self.defaultUser
-        let job = try await writer.perform { db, events in
-            try JobWrites.claim(db, request, defaultUser: defaultUser, spoolName: nil, spoolInode: nil, events: &events)
-        }
+        let job = try await store.claim(request, defaultUser: defaultUser, spoolName: nil, spoolInode: nil)
         spool.record(request, job: job)
         onAccepted()
         return job
     }
 
     private func accept(_ name: String, _ request: JobRequest, inode: UInt64) async throws {
-        let defaultUser = self.defaultUser
-        let job = try await writer.perform { db, events in
-            try JobWrites.claim(db, request, defaultUser: defaultUser, spoolName: name, spoolInode: inode, events: &events)
-        }
+        let job = try await store.claim(request, defaultUser: defaultUser, spoolName: name, spoolInode: inode)
         try spool.file(name, job: job)
         onAccepted()
-        try await writer.perform { db, _ in try JobWrites.markFiled(db, job: job) }
+        try await store.markFiled(job: job)
     }
 
     /// Files a rejected file; false when it could not be moved (it stays to be judged again).
@@ -187,9 +181,7 @@ public final class Intake: Service, Sendable {
         }
         logger.notice("rejected \(name): \(rejection.reason)")
         do {
-            try await writer.perform { db, events in
-                try JobWrites.rejected(db, name: target, reason: rejection.reason, events: &events)
-            }
+            try await store.recordRejection(of: target, reason: rejection.reason)
         } catch {
             logger.error("could not record the rejection of \(name): \(error)")
         }

@@ -1,57 +1,8 @@
 import Foundation
 
-/// What a job file asks for, once parsed and checked.
-public struct JobRequest: Sendable, Equatable {
-    public var project: String
-    public var specification: String
-    /// The user's email; nil means the daemon's default user.
-    public var user: String?
-    /// How the agent runs; nil means the daemon's `--agent-profile`.
-    public var agent: AgentProfile?
-    /// An API client's `Idempotency-Key`: the same key makes one job, however often it is sent.
-    public var idempotencyKey: String?
-
-    public init(project: String, specification: String, user: String? = nil, agent: AgentProfile? = nil, idempotencyKey: String? = nil) {
-        self.project = project
-        self.specification = specification
-        self.user = user
-        self.agent = agent
-        self.idempotencyKey = idempotencyKey
-    }
-
-    /// The request as a `.json` job file says it.
-    public var jobFile: Data {
-        var fields = ["project": project, "specification": specification]
-        fields["user"] = user
-        fields["agent"] = agent?.rawValue
-        return (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    }
-}
-
-/// Why a job file or request was refused, in one readable line.
-public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable {
-        /// The request itself is wrong (a bad name, an unknown key, an empty specification…).
-        case invalid
-        /// It names a project of another user's, which to that caller must look missing.
-        case notYours
-        /// Over a size limit.
-        case tooLarge
-    }
-
-    public let reason: String
-    public let kind: Kind
-    public init(_ reason: String, kind: Kind = .invalid) {
-        self.reason = reason
-        self.kind = kind
-    }
-    public var description: String { reason }
-}
-
 /// The job file formats: parsing and every check that needs only the file.
 /// (Checks that need the database, such as an unknown user, happen at claim.)
 public enum JobFile {
-    public static let maxSize = 1 << 20
     static let knownKeys: Set<String> = ["project", "specification", "user", "agent"]
 
     /// Names the spool leaves alone until they are renamed: editors' and
@@ -60,19 +11,8 @@ public enum JobFile {
         name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") || name.hasSuffix("~")
     }
 
-    /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, and never `..`.
-    public static func isValidProjectName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (1...64).contains(bytes.count), !name.contains(".."), isAlphanumeric(bytes[0]) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
-
-    private static func isAlphanumeric(_ b: UInt8) -> Bool {
-        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
-    }
-
     public static func parse(name: String, bytes: [UInt8]) throws(Rejection) -> JobRequest {
-        guard bytes.count <= maxSize else {
+        guard bytes.count <= Limits.maxSpecification else {
             throw Rejection("file is larger than 1 MiB (\(bytes.count) bytes)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -94,10 +34,10 @@ public enum JobFile {
         request.specification = request.specification.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !request.specification.isEmpty else { throw Rejection("empty specification") }
         // One limit whichever way a job comes (a job file is at most this size, so its specification is too).
-        guard request.specification.utf8.count <= maxSize else {
+        guard request.specification.utf8.count <= Limits.maxSpecification else {
             throw Rejection("specification larger than 1 MiB (\(request.specification.utf8.count) bytes)", kind: .tooLarge)
         }
-        guard isValidProjectName(request.project) else {
+        guard ProjectName.isValid(request.project) else {
             throw Rejection("invalid project name \"\(request.project)\": use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'")
         }
         if let user = request.user, user.trimmingCharacters(in: .whitespaces).isEmpty {

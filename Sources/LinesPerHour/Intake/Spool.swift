@@ -39,18 +39,21 @@ public struct Spool: Sendable {
     }
 
     public func read(_ name: String) -> ReadOutcome {
-        let fd = open(incoming + "/" + name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            switch errno {
-            case ENOENT: return .vanished
-            case ELOOP: return .refused(Rejection("a symlink, not a regular file"))
-            case let err: return .refused(Rejection("cannot open: \(String(cString: strerror(err)))"))
-            }
+        do {
+            return try RegularFile.withOpened(incoming + "/" + name, readWhole)
+        } catch RegularFile.Failure.system(ENOENT) {
+            return .vanished
+        } catch RegularFile.Failure.system(ELOOP) {
+            return .refused(Rejection("a symlink, not a regular file"))
+        } catch RegularFile.Failure.system(let err) {
+            return .refused(Rejection("cannot open: \(String(cString: strerror(err)))"))
+        } catch {
+            return .refused(Rejection("not a regular file"))
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return .refused(Rejection("cannot stat: \(String(cString: strerror(errno)))")) }
-        guard st.st_mode & S_IFMT == S_IFREG else { return .refused(Rejection("not a regular file")) }
+    }
+
+    /// Reads a job file once no one writes to it any more.
+    private func readWhole(_ fd: Int32, _ st: stat) -> ReadOutcome {
         // A read lease is refused while any process has the file open for writing:
         // the one sure sign, which a close event alone is not, that it is complete.
         // It is held until the file is read: a writer that opens the file meanwhile
@@ -60,19 +63,12 @@ public struct Spool: Sendable {
         defer { if leased { _ = fcntl(fd, F_SETLEASE, F_UNLCK) } }
         // An empty file (`touch`, or made before it is written) is not a submission yet.
         guard st.st_size > 0 else { return .busy }
-        guard st.st_size <= JobFile.maxSize else {
+        guard st.st_size <= Limits.maxSpecification else {
             return .refused(Rejection("file is larger than 1 MiB (\(st.st_size) bytes)"))
         }
-        var bytes = [UInt8](repeating: 0, count: JobFile.maxSize + 1)
-        var count = 0
-        while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return .refused(Rejection("cannot read: \(String(cString: strerror(errno)))")) }
-            if n == 0 { break }
-            count += n
+        guard let bytes = RegularFile.bytes(of: fd, upTo: Limits.maxSpecification + 1) else {
+            return .refused(Rejection("cannot read: \(String(cString: strerror(errno)))"))
         }
-        bytes.removeSubrange(count...)
         return .taken(Taken(bytes: bytes, inode: UInt64(st.st_ino)))
     }
 

@@ -1,239 +1,183 @@
-import Foundation
-import GRDB
+import ServiceLifecycle
 
-/// The SQLite database: a WAL pool for readers, opened and migrated at start.
+/// Everything the daemon records and reads back: jobs and their logs, the
+/// journal the streams replay, the artifact index, each job's changes, users
+/// and what the curator knows. The seam between the pipeline and a database:
+/// ``SQLiteStore`` is the embedded one.
 ///
-/// Reads happen here, on the pool, and never wait for the writer; every
-/// write goes through the single ``Writer``.
-public final class Store: Sendable {
-    public let pool: DatabasePool
+/// A conformer has one writer: every write below goes through it in the order
+/// it was asked for, and the events a write journals are published only once
+/// they are committed (nothing is ever shown that is not stored). Writes answer
+/// once durable, or throw (a full disk: nothing of that write was stored).
+/// Reads never wait for the writer. Running the store (``Service/run()``) is
+/// running its writer; a graceful shutdown flushes everything accepted.
+protocol Store: Service, Sendable {
+    // MARK: - Setup, before the store runs
 
-    public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        // SQLite makes its -wal and -shm files with the database's own mode: 0600 for all three.
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd >= 0 { close(fd) }
-        for file in [path, path + "-wal", path + "-shm"] { try PrivateFile.restrict(file) }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Schema.migrator.migrate(pool)
-    }
+    /// Makes the first admin if there is no admin yet, and returns its new
+    /// token (nil when there was one already).
+    func ensureAdmin(email: String, credits: Int64) async throws -> String?
 
-    // MARK: - Jobs
+    /// Why writes are failing right now (a full disk), if they are.
+    var writeProblem: String? { get }
 
-    public func job(_ id: Int64) throws -> Job? {
-        try pool.read { db in
-            try Job.fetchOne(db, sql: Job.selection + " WHERE jobs.id = ?", arguments: [id])
-        }
-    }
+    // MARK: - Intake
 
-    /// Jobs newest first, `limit` at most, older than `before` when given: their
-    /// state without their specifications (read per job, ``job(_:)``).
-    public func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, before: Int64? = nil,
-                     limit: Int = 500) throws -> [Job] {
-        try pool.read { db in
-            var filter = Filter()
-            filter.add("jobs.status = ?", status?.rawValue)
-            filter.add("projects.name = ?", project)
-            filter.add("jobs.user_id = ?", userID)
-            filter.add("jobs.id < ?", before)
-            return try Job.fetchAll(db, sql: Job.stateSelection + filter.sql + " ORDER BY jobs.id DESC LIMIT ?", arguments: filter.arguments(limit))
-        }
-    }
+    /// A new pending job for a request, or the ``Rejection`` the database's
+    /// state calls for (an unknown user, no credits, someone else's project).
+    /// The same spool file (name and inode, not yet filed) claimed twice makes one job.
+    func claim(_ request: JobRequest, defaultUser: String?, spoolName: String?, spoolInode: UInt64?) async throws -> Int64
+    /// The job's spool file was moved to `accepted/`.
+    func markFiled(job: Int64) async throws
+    /// Jobs whose row was committed but whose file may still sit in `incoming/`.
+    func unfiledClaims() async throws -> [(job: Int64, name: String, inode: UInt64)]
+    /// Says on the `logs` stream that a spool file was rejected.
+    func recordRejection(of name: String, reason: String) async throws
 
-    /// Pending jobs with their projects, oldest first: the executor's queue.
-    func pendingJobs(limit: Int) throws -> [(id: Int64, project: String)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id
-                WHERE jobs.status = 'pending' ORDER BY jobs.id LIMIT ?
-                """, arguments: [limit]).map { ($0[0], $0[1]) }
-        }
-    }
+    // MARK: - Execution
 
-    public func jobCountsByStatus() throws -> [JobStatus: Int64] {
-        try pool.read { db in
-            var counts: [JobStatus: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM jobs GROUP BY status") {
-                if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
-            }
-            return counts
-        }
-    }
+    /// Moves a pending job to in progress; nil if it is no longer pending.
+    func start(job: Int64) async throws -> Job?
+    /// The process group of the job's agent, for a later start to find what it left.
+    func recordAgent(job: Int64, processGroup: Int32) async throws
+    func setPhase(job: Int64, _ phase: Phase) async throws
+    /// Ends a job: its cause in its own log first, then the status.
+    func finish(job: Int64, status: JobStatus, reason: String?, exitCode: Int32?) async throws
+    /// Cancels a job that has not started; false if it is not pending.
+    func cancelPending(job: Int64) async throws -> Bool
+    /// Jobs left in progress by a daemon that died, with their agents' process groups.
+    func leftovers() async throws -> [(job: Int64, pgid: Int32?)]
 
     // MARK: - Logs
 
-    public func logs(job: Int64, after: Int64 = 0, limit: Int = 1000) throws -> [LogEntry] {
-        try pool.read { db in
-            try LogEntry.fetchAll(db, sql: """
-                SELECT * FROM log_entries WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?
-                """, arguments: [job, after, limit])
-        }
-    }
+    /// Queues an agent's log lines; suspends while the writer is too far behind,
+    /// which holds the agent's pipe (memory stays bounded and no line is dropped).
+    func append(_ rows: [LogRow]) async
+    /// A line of the daemon's own in a job's log.
+    func note(job: Int64, _ line: String, level: Level) async throws
+    /// A line on the `logs` stream, of the daemon or about a job.
+    func announce(_ text: String, level: Level, job: Int64?) async throws
 
-    // MARK: - Projects and artifacts
+    // MARK: - Artifacts
 
-    public func projects(userID: Int64?) throws -> [Project] {
-        try pool.read { db in
-            var filter = Filter()
-            filter.add("projects.user_id = ?", userID)
-            return try Project.fetchAll(db, sql: """
-                SELECT projects.id, projects.name, users.email AS user, projects.created_at,
-                    (SELECT count(*) FROM jobs WHERE project_id = projects.id) AS jobs
-                FROM projects JOIN users ON users.id = projects.user_id
-                \(filter.sql) ORDER BY projects.name
-                """, arguments: filter.arguments())
-        }
-    }
-
-    public func artifacts(type: FileFacts.Kind?, project: String?, job: Int64?, userID: Int64?, limit: Int = 5000) throws -> [Artifact] {
-        try pool.read { db in
-            var filter = Filter()
-            filter.add("artifact_type = ?", type?.rawValue)
-            filter.add("projects.name = ?", project)
-            filter.add("artifacts.job_id = ?", job)
-            filter.add("projects.user_id = ?", userID)
-            return try Artifact.fetchAll(db, sql: Artifact.listing + filter.sql + " ORDER BY projects.name, file_path LIMIT ?",
-                                         arguments: filter.arguments(limit))
-        }
-    }
-
-    public func artifact(_ id: Int64, userID: Int64?) throws -> Artifact? {
-        try pool.read { db in
-            var filter = Filter()
-            filter.add("artifacts.id = ?", id)
-            filter.add("projects.user_id = ?", userID)
-            return try Artifact.fetchOne(db, sql: Artifact.selection + filter.sql, arguments: filter.arguments())
-        }
-    }
-
-    // MARK: - Replay for the streams
-
-    /// Journal rows after `after`, of the given streams, oldest first; a
-    /// `userID` limits them to that user's jobs.
-    func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int = 1000) throws -> [Event] {
-        try pool.read { db in
-            var filter = Self.journal(streams, userID: userID)
-            filter.add("id > ?", after)
-            return try Row.fetchAll(db, sql: "SELECT * FROM stream_messages" + filter.sql + " ORDER BY id LIMIT ?",
-                                    arguments: filter.arguments(limit)).map(Event.init(journalRow:))
-        }
-    }
-
-    /// The id after which only the last `count` rows of these streams follow
-    /// (0 when there are fewer): where a replay of just the recent past starts.
-    func journalTail(_ streams: [StreamName], count: Int, userID: Int64?) throws -> Int64 {
-        try pool.read { db in
-            let filter = Self.journal(streams, userID: userID)
-            return try Int64.fetchOne(db, sql: "SELECT id FROM stream_messages" + filter.sql + " ORDER BY id DESC LIMIT 1 OFFSET ?",
-                                      arguments: filter.arguments(count)) ?? 0
-        }
-    }
-
-    /// The rows of these streams a user may see (nil: all).
-    private static func journal(_ streams: [StreamName], userID: Int64?) -> Filter {
-        var filter = Filter("stream_type IN (" + streams.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")")
-        filter.add("job_id IN (SELECT id FROM jobs WHERE user_id = ?)", userID)
-        return filter
-    }
-
-    /// A job's log lines after `after`, oldest first, as events.
-    func logEvents(job: Int64, after: Int64, limit: Int = 1000) throws -> [Event] {
-        try logs(job: job, after: after, limit: limit).map {
-            Event(id: $0.id, stream: .log, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
-        }
-    }
-
-    /// The user that owns a job, if the job exists.
-    func owner(ofJob job: Int64) throws -> Int64? {
-        try pool.read { try Int64.fetchOne($0, sql: "SELECT user_id FROM jobs WHERE id = ?", arguments: [job]) }
-    }
-
-    // MARK: - Users
-
-    public func user(email: String) throws -> User? {
-        try pool.read { db in
-            try User.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email])
-        }
-    }
-
-    public func user(tokenHash: String) throws -> User? {
-        try pool.read { db in
-            try User.fetchOne(db, sql: "SELECT * FROM users WHERE token_hash = ?", arguments: [tokenHash])
-        }
-    }
+    /// Applies what the index saw on disk, charging written files to the jobs
+    /// running in their projects, and says `notes` on the `logs` stream, in one
+    /// transaction. `progressDue` picks, among the jobs touched, those whose
+    /// progress event is due. Returns the jobs touched.
+    func recordArtifacts(_ changes: [ArtifactChange], running: [String: Int64], notes: [(text: String, level: Level)],
+                         progressDue: @escaping @Sendable (Set<Int64>) -> [Int64]) async throws -> Set<Int64>
+    /// The index as stored, by project and path: what a rescan reconciles with the disk.
+    func artifactSnapshot() async throws -> [String: [String: (size: Int64, modified: String)]]
 
     // MARK: - Changes
 
-    /// What a job changed, file by file.
-    public func changes(job: Int64) throws -> [FileChange] {
-        try pool.read { try ChangeWrites.changes($0, job: job) }
-    }
+    /// Records the snapshot a job's changes are measured against.
+    func beginChanges(job: Int64, tree: String) async throws
+    /// Replaces the job's changes with a newer measurement (unless `isNewest`,
+    /// asked inside the transaction, says a later one was recorded) and charges
+    /// its user the lines added since the last. True when the user ran out of credits.
+    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], isNewest: @escaping @Sendable () -> Bool) async throws -> Bool
 
-    /// The snapshots a job's changes are measured between, once it has started.
-    func trees(job: Int64) throws -> (start: String, end: String)? {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT start_tree, end_tree FROM jobs WHERE id = ?", arguments: [job]),
-                  let start: String = row["start_tree"], let end: String = row["end_tree"] else { return nil }
-            return (start, end)
-        }
-    }
+    // MARK: - Insights and knowledge
 
-    /// Files of `job`'s changes that a later job of the same project changed too.
-    func laterChanges(to job: Int64) throws -> [(job: Int64, path: String)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT later.job_id, later.file_path FROM job_changes AS mine
-                JOIN jobs AS this ON this.id = mine.job_id
-                JOIN jobs AS other ON other.project_id = this.project_id AND other.id > this.id
-                JOIN job_changes AS later ON later.job_id = other.id
-                    AND (later.file_path = mine.file_path OR later.old_path = mine.file_path OR later.file_path = mine.old_path)
-                WHERE mine.job_id = ? ORDER BY later.job_id, later.file_path
-                """, arguments: [job]).map { ($0["job_id"], $0["file_path"]) }
-        }
-    }
+    func recordInsights(_ insights: [Insight]) async throws
+    /// Sets the curator's facts about a project; each one that changed is journaled.
+    func learn(_ facts: [(key: String, value: String)], about project: String, job: Int64?) async throws
 
+    // MARK: - Users
+
+    /// A new user and its token (shown once, stored as a hash).
+    func createUser(email: String, role: Role, credits: Int64) async throws -> (User, String)
+    /// Sets a user's credits (and the figure low-credit warnings compare with); nil if no such user.
+    func setCredits(user: Int64, to credits: Int64) async throws -> User?
+    /// A new token for the user, the old one refused from now on; nil if no such user.
+    func replaceToken(user: Int64) async throws -> (User, String)?
+    /// Deletes a user; their token stops working at once. False if no such user.
+    func deleteUser(_ user: Int64) async throws -> Bool
+
+    // MARK: - Reading jobs
+
+    func job(_ id: Int64) async throws -> Job?
+    /// Jobs newest first, `limit` at most, older than `before` when given: their
+    /// state without their specifications (read per job, ``job(_:)``).
+    func jobs(status: JobStatus?, project: String?, userID: Int64?, before: Int64?, limit: Int) async throws -> [Job]
+    /// Pending jobs with their projects, oldest first: the executor's queue.
+    func pendingJobs(limit: Int) async throws -> [(id: Int64, project: String)]
+    func jobCountsByStatus() async throws -> [JobStatus: Int64]
     /// The job running in a project now, if any.
-    func runningJob(project: String) throws -> Int64? {
-        try pool.read { db in
-            try Int64.fetchOne(db, sql: """
-                SELECT jobs.id FROM jobs JOIN projects ON projects.id = jobs.project_id WHERE projects.name = ? AND jobs.status = 'in_progress'
-                """, arguments: [project])
-        }
-    }
+    func runningJob(project: String) async throws -> Int64?
+    func logs(job: Int64, after: Int64, limit: Int) async throws -> [LogEntry]
+    /// The last line the job's agent said was an error, else its last line on stderr.
+    func lastErrorLine(job: Int64) async throws -> String?
+    /// How long the most recent finished jobs ran, in seconds, newest first.
+    func recentDurations(limit: Int) async throws -> [Double]
 
-    public func users() throws -> [User] {
-        try pool.read { db in try User.fetchAll(db, sql: "SELECT * FROM users WHERE deleted_at IS NULL ORDER BY id") }
-    }
+    // MARK: - Reading the journal
+
+    /// Journal rows after `after`, of the given streams, oldest first; a
+    /// `userID` limits them to that user's jobs.
+    func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?, limit: Int) async throws -> [Event]
+    /// The id after which only the last `count` rows of these streams follow
+    /// (0 when there are fewer): where a replay of just the recent past starts.
+    func journalTail(_ streams: [StreamName], count: Int, userID: Int64?) async throws -> Int64
+    /// Insights, newest first; of one job, and of `userID`'s jobs only unless nil (an admin).
+    func insights(job: Int64?, userID: Int64?, limit: Int) async throws -> [Event]
+
+    // MARK: - Reading projects, artifacts and changes
+
+    func projects(userID: Int64?) async throws -> [Project]
+    func artifacts(type: FileFacts.Kind?, project: String?, job: Int64?, userID: Int64?, limit: Int) async throws -> [Artifact]
+    func artifact(_ id: Int64, userID: Int64?) async throws -> Artifact?
+    func indexedFiles(project: String) async throws -> [IndexedFile]
+    /// What a job changed, file by file.
+    func changes(job: Int64) async throws -> [FileChange]
+    /// The snapshots a job's changes are measured between, once it has started.
+    func trees(job: Int64) async throws -> (start: String, end: String)?
+    /// Files of `job`'s changes that a later job of the same project changed too.
+    func laterChanges(to job: Int64) async throws -> [(job: Int64, path: String)]
+    /// The project's facts, if `userID` (nil for an admin) may see the project.
+    func knowledge(project: String, userID: Int64?) async throws -> [Fact]?
+
+    // MARK: - Reading users
+
+    func user(email: String) async throws -> User?
+    func user(tokenHash: String) async throws -> User?
+    /// Users not deleted, by id.
+    func users() async throws -> [User]
+    /// A user's line credits now and what they were last given.
+    func credits(of email: String) async throws -> (left: Int64, given: Int64)?
 }
 
-/// Writes done inside a ``Writer`` unit of work. Only `Store/` knows SQL.
-enum Journal {
-    /// Inserts a `stream_messages` row and returns its event.
-    static func record(_ db: Database, _ stream: StreamName, _ text: String, level: Level = .info,
-                       source: String = "system", job: Int64? = nil, payload: String? = nil) throws -> Event {
-        let now = Timestamp.now()
-        try db.cachedStatement(sql: """
-            INSERT INTO stream_messages (stream_type, message_text, source, level, job_id, payload, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [stream.rawValue, text, source, level.rawValue, job, payload, now])
-        return Event(id: db.lastInsertedRowID, stream: stream, jobID: job, level: level, text: text, timestamp: now,
-                     source: source, payload: payload)
+/// The usual limits of the reads, so callers name only what they filter by.
+extension Store {
+    func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, limit: Int = 500) async throws -> [Job] {
+        try await jobs(status: status, project: project, userID: userID, before: nil, limit: limit)
     }
 
-    /// Inserts a `log_entries` row written by the daemon itself and returns its event.
-    static func systemLine(_ db: Database, job: Int64, _ message: String, level: Level) throws -> Event {
-        let now = Timestamp.now()
-        try db.cachedStatement(sql: """
-            INSERT INTO log_entries (job_id, message, level, source, timestamp) VALUES (?, ?, ?, 'system', ?)
-            """).execute(arguments: [job, message, level.rawValue, now])
-        return Event(id: db.lastInsertedRowID, stream: .log, jobID: job, level: level, text: message, timestamp: now)
+    func logs(job: Int64, limit: Int = 1000) async throws -> [LogEntry] {
+        try await logs(job: job, after: 0, limit: limit)
+    }
+
+    func artifacts(type: FileFacts.Kind?, project: String?, job: Int64?, userID: Int64?) async throws -> [Artifact] {
+        try await artifacts(type: type, project: project, job: job, userID: userID, limit: 5000)
+    }
+
+    func insights(job: Int64?, userID: Int64?) async throws -> [Event] {
+        try await insights(job: job, userID: userID, limit: 500)
+    }
+
+    func recentDurations() async throws -> [Double] {
+        try await recentDurations(limit: 10)
+    }
+
+    func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?) async throws -> [Event] {
+        try await streamEvents(streams, after: after, userID: userID, limit: 1000)
+    }
+
+    /// A job's log lines after `after`, oldest first, as events.
+    func logEvents(job: Int64, after: Int64, limit: Int = 1000) async throws -> [Event] {
+        try await logs(job: job, after: after, limit: limit).map {
+            Event(id: $0.id, stream: .log, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
+        }
     }
 }

@@ -2,32 +2,6 @@ import CInotifyTools
 import Foundation
 import Synchronization
 
-/// One filesystem event, as a value.
-public struct WatchEvent: Sendable, Equatable {
-    /// The watched directory the event happened in (no trailing slash).
-    public var directory: String
-    /// The entry's name inside `directory`; empty for events on the directory itself.
-    public var name: String
-    public var mask: UInt32
-    public var cookie: UInt32
-    /// For a rename inside the watched tree: the entry's old path. The event
-    /// is then its `IN_MOVED_TO` half.
-    public var movedFrom: String?
-    /// Set when folders under `directory` could not be watched (the watch
-    /// limit, a permission): why. Changes there are only seen by a rescan.
-    public var unwatched: String?
-
-    public var path: String { name.isEmpty ? directory : directory + "/" + name }
-    public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
-    public var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
-    public func has(_ flag: Int32) -> Bool { mask & UInt32(flag) != 0 }
-
-    static func unwatched(_ directory: String, _ failures: [DaemonError]) -> WatchEvent {
-        let more = failures.count > 1 ? " (and \(failures.count - 1) more folders)" : ""
-        return WatchEvent(directory: directory, name: "", mask: 0, cookie: 0, unwatched: failures[0].description + more)
-    }
-}
-
 /// The daemon's one door to inotify, through libinotifytools.
 ///
 /// libinotifytools keeps all of its state in process globals and returns
@@ -51,17 +25,17 @@ public struct WatchEvent: Sendable, Equatable {
 /// libinotifytools exposes no descriptor to poll, so requests from other
 /// threads wake the owner thread by touching (`fchmod`) an unlinked temporary
 /// file that it watches: nothing is left on disk, whatever way the process ends.
-public final class Inotify: Sendable {
-    public typealias Handler = @Sendable (WatchEvent) -> Void
+final class Inotify: Sendable {
+    typealias Handler = @Sendable (WatchEvent) -> Void
     /// For a tree: folders not to watch (nor anything under them), asked on the owner thread.
-    public typealias Skip = @Sendable (String) -> Bool
+    typealias Skip = @Sendable (String) -> Bool
 
-    public struct Handle: Sendable, Hashable {
+    struct Handle: Sendable, Hashable {
         let id: Int
     }
 
     /// The process-wide instance: inotify through libinotifytools is a process singleton.
-    public static let shared = Inotify()
+    static let shared = Inotify()
 
     private enum Request: Sendable {
         case add(id: Int, directory: String, mask: UInt32, recursive: Bool, skip: Skip, handler: Handler,
@@ -116,8 +90,8 @@ public final class Inotify: Sendable {
     /// Watches `directory` (and, when `recursive`, every folder under it, now
     /// and later) for the events in `mask`. Returns the handle and how many
     /// folders are watched.
-    public func watch(_ directory: String, mask: Int32, recursive: Bool = false, skip: @escaping Skip = { _ in false },
-                      handler: @escaping Handler) async throws -> (Handle, folders: Int) {
+    func watch(_ directory: String, mask: Int32, recursive: Bool = false, skip: @escaping Skip = { _ in false },
+               handler: @escaping Handler) async throws -> (Handle, folders: Int) {
         if let startError { throw DaemonError(startError) }
         let id = requests.withLock { r in
             r.nextID += 1
@@ -132,17 +106,17 @@ public final class Inotify: Sendable {
 
     /// Watches every folder of the handle's tree that is not watched yet;
     /// returns why some still cannot be.
-    public func watchAgain(_ handle: Handle) async -> [DaemonError] {
+    func watchAgain(_ handle: Handle) async -> [DaemonError] {
         await withCheckedContinuation { c in send(.again(handle) { c.resume(returning: $0) }) }
     }
 
     /// Stops watching the folders of the handle's tree that its `skip` now
     /// names (a `.gitignore` that came after them).
-    public func prune(_ handle: Handle) async {
+    func prune(_ handle: Handle) async {
         await withCheckedContinuation { c in send(.prune(handle) { c.resume() }) }
     }
 
-    public func unwatch(_ handle: Handle) async {
+    func unwatch(_ handle: Handle) async {
         await withCheckedContinuation { c in send(.remove(handle) { c.resume() }) }
     }
 

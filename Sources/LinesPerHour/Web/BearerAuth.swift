@@ -1,22 +1,6 @@
 import Foundation
 import Hummingbird
 
-/// The request context of every route: Hummingbird's core, plus the user a
-/// token proved, once ``BearerAuth`` has run.
-struct APIContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    var user: User?
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-    }
-
-    func requireUser() throws -> User {
-        guard let user else { throw APIError(.unauthorized, "a token is needed") }
-        return user
-    }
-}
-
 /// Checks the token (`Authorization: Bearer <token>`, the `lph_token`
 /// cookie, or `?token=`) against the stored hashes and answers 401 without a
 /// valid one. A valid `?token=` sets the cookie (HttpOnly, SameSite=Strict),
@@ -26,14 +10,14 @@ struct APIContext: RequestContext {
 /// SHA-256 hash only: the token itself is never stored or logged.
 struct BearerAuth: RouterMiddleware {
     typealias Context = APIContext
-    let store: Store
+    let store: any Store
     static let cookie = "lph_token"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let (token, source) = Self.token(in: request) else {
             throw APIError(.unauthorized, "a token is needed: Authorization: Bearer <token>")
         }
-        guard let user = try store.user(tokenHash: Tokens.hash(token)) else {
+        guard let user = try await store.user(tokenHash: Tokens.hash(token)) else {
             throw APIError(.unauthorized, "unknown token")
         }
         if source == .cookie { try CrossSite.requireDashboard(request) }

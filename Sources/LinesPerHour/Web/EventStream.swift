@@ -1,6 +1,5 @@
 import Hummingbird
 import ServiceLifecycle
-import Synchronization
 
 /// Server-Sent Events from the journal: replay from the database after the
 /// client's last id, then live events, with no gap and no duplicate.
@@ -11,32 +10,32 @@ import Synchronization
 /// to reading the database from its last id. A graceful shutdown ends every
 /// stream, so the HTTP server can drain.
 struct EventStream: Sendable {
-    var store: Store
-    var broadcaster: Broadcaster
+    var store: any Store
+    var hub: StreamHub
     static let heartbeat: Duration = .seconds(15)
 
     /// The broadcast streams: `streams` of the journal, visible to `user`.
     func journal(_ streams: [StreamName], after: Int64, user: User, session: StreamSessions.Session,
                  to writer: inout any ResponseBodyWriter) async throws {
-        let visibility = Visibility(user: user, store: store)
+        let visibility = Visibility(user: user)
         let wanted = Set(streams)
-        let feed = EventFeed(broadcaster, idle: Self.heartbeat) { wanted.contains($0.stream) && visibility.allows($0) }
+        let feed = EventFeed(hub, idle: Self.heartbeat) { wanted.contains($0.stream) && visibility.allows($0) }
         session.attach(feed)
         let userID = user.visibleOwner
         var last = after
-        _ = try await follow(feed, from: &last, to: &writer, read: { try store.streamEvents(streams, after: $0, userID: userID) })
+        _ = try await follow(feed, from: &last, to: &writer, read: { try await store.streamEvents(streams, after: $0, userID: userID) })
     }
 
     /// One job's log: the whole log, then live lines, then `event: end` once
     /// the job has ended and its last line was sent.
     func jobLog(_ job: Int64, after: Int64, session: StreamSessions.Session, to writer: inout any ResponseBodyWriter) async throws {
         // The job's own `jobs` events wake the loop when its status changes.
-        let feed = EventFeed(broadcaster, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
+        let feed = EventFeed(hub, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
         session.attach(feed)
-        let read = { (after: Int64) in try store.logEvents(job: job, after: after) }
+        let read = { @Sendable (after: Int64) in try await store.logEvents(job: job, after: after) }
         var last = after
         let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .log }) {
-            try store.job(job)?.status.isFinal != false
+            try await store.job(job)?.status.isFinal != false
         }
         guard ended else { return }
         // A job's status turns final in the transaction after its last line, so once
@@ -51,13 +50,13 @@ struct EventStream: Sendable {
     /// not send (a job's status change), an overflow or an idle spell, so a
     /// busy stream does not read the database once per delivery.
     private func follow(_ feed: EventFeed, from last: inout Int64, to writer: inout any ResponseBodyWriter,
-                        read: (Int64) throws -> [Event], keep: (Event) -> Bool = { _ in true },
-                        until isOver: () throws -> Bool = { false }) async throws -> Bool {
+                        read: (Int64) async throws -> [Event], keep: (Event) -> Bool = { _ in true },
+                        until isOver: () async throws -> Bool = { false }) async throws -> Bool {
         try await withGracefulShutdownHandler {
             try await replay(from: &last, to: &writer, read)
             var cue = true
             while !Task.isCancelled {
-                if cue, try isOver() { return true }
+                if cue, try await isOver() { return true }
                 switch await feed.next() {
                 case .events(let entries):
                     cue = entries.contains { !keep($0.event) }
@@ -79,9 +78,9 @@ struct EventStream: Sendable {
     }
 
     private func replay(from last: inout Int64, to writer: inout any ResponseBodyWriter,
-                        _ read: (Int64) throws -> [Event]) async throws {
+                        _ read: (Int64) async throws -> [Event]) async throws {
         while true {
-            let rows = try read(last)
+            let rows = try await read(last)
             guard !rows.isEmpty else { return }
             try await send(rows, after: &last, to: &writer)
         }
@@ -90,7 +89,7 @@ struct EventStream: Sendable {
     private func send(_ events: [Event], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
         var buffer = ByteBuffer()
         for event in events where event.id > last {
-            buffer.writeString(event.sseFrame)
+            buffer.writeString(FramedBatch.frame(event))
             last = event.id
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
@@ -108,25 +107,4 @@ struct EventStream: Sendable {
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
     }
 
-}
-
-/// Which events a user may see: an admin all; a user those of their own jobs.
-final class Visibility: Sendable {
-    private let user: User
-    private let store: Store
-    private let owners = Mutex<[Int64: Bool]>([:])
-
-    init(user: User, store: Store) {
-        self.user = user
-        self.store = store
-    }
-
-    func allows(_ event: Event) -> Bool {
-        guard user.role != .admin else { return true }
-        guard let job = event.jobID else { return false }
-        if let known = owners.withLock({ $0[job] }) { return known }
-        let mine = (try? store.owner(ofJob: job)) == user.id
-        owners.withLock { $0[job] = mine }
-        return mine
-    }
 }

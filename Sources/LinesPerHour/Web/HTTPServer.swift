@@ -6,16 +6,9 @@ import Logging
 /// Every route but `/healthz` (and `/metrics`, which carries no user data)
 /// needs a token; a `user` sees only their own jobs, logs, artifacts and
 /// events, and another user's look like missing ones (404).
-/// The answer of `/healthz`.
-struct Health: Codable, Sendable {
-    var status: String
-    var problems: [String]
-}
-
 enum HTTPServer {
     struct Dependencies: Sendable {
-        var store: Store
-        var writer: Writer
+        var store: any Store
         var executor: Executor
         var intake: Intake
         var index: ArtifactIndex
@@ -23,11 +16,11 @@ enum HTTPServer {
         var changes: ChangeTracker
 
         /// What keeps the daemon from doing all of its work right now.
-        var problems: [String] { [writer.problem, index.problem, intake.problem].compactMap { $0 } }
+        var problems: [String] { [store.writeProblem, index.problem, intake.problem].compactMap { $0 } }
     }
 
     /// Request bodies larger than this are refused with 413.
-    static let maxBody = JobFile.maxSize + 64 * 1024
+    static let maxBody = Limits.maxSpecification + 64 * 1024
 
     static func router(_ deps: Dependencies, allowedHosts: Set<String> = [], streamsPerUser: Int = 64) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
@@ -39,7 +32,7 @@ enum HTTPServer {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: try MetricsEndpoint.render(deps.store))))
+                     body: .init(byteBuffer: ByteBuffer(bytes: try await MetricsEndpoint.render(deps.store))))
         }
         StaticRoutes.add(to: router, store: deps.store)
         let api = router.group().add(middleware: StoreUnavailable()).add(middleware: BearerAuth(store: deps.store))
@@ -91,10 +84,10 @@ enum HTTPServer {
     }
 
     /// The job named in the path, if the caller may see it.
-    static func visibleJob(_ context: APIContext, _ store: Store) throws -> Job {
+    static func visibleJob(_ context: APIContext, _ store: any Store) async throws -> Job {
         let user = try context.requireUser()
         let id = try pathID(context)
-        guard let job = try store.job(id), user.role == .admin || job.user == user.email else {
+        guard let job = try await store.job(id), user.role == .admin || job.user == user.email else {
             throw APIError(.notFound, "no job \(id)")
         }
         return job
@@ -105,9 +98,4 @@ enum HTTPServer {
         guard user.role == .admin else { throw APIError(.forbidden, "admins only") }
         return user
     }
-}
-
-/// A JSON request body: its type, and the keys it may have (snake_case).
-protocol RequestBody: Decodable {
-    static var keys: Set<String> { get }
 }

@@ -27,7 +27,7 @@ enum JobRoutes {
                 let agent = try body.agent.map(JobFile.profile)
                 let id = try await deps.intake.submit(JobRequest(project: project, specification: body.specification, user: owner, agent: agent,
                                                                        idempotencyKey: key))
-                return JSONBody(value: try deps.store.job(id)!, status: .created)
+                return JSONBody(value: try await deps.store.job(id)!, status: .created)
             } catch let rejection as Rejection where rejection.kind == .notYours {
                 // As everywhere, another user's things look missing to a user: no word of whose it is.
                 throw APIError(.notFound, "no project \(project) of yours; choose another name")
@@ -45,7 +45,7 @@ enum JobRoutes {
             let limit = try HTTPServer.intParameter(request, "limit") ?? 500
             guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
             let before = try HTTPServer.intParameter(request, "before")
-            let jobs = try deps.store.jobs(status: status, project: project, userID: user.visibleOwner, before: before, limit: Int(limit))
+            let jobs = try await deps.store.jobs(status: status, project: project, userID: user.visibleOwner, before: before, limit: Int(limit))
             // A full page may have more behind it: the next one starts before its last id.
             var response = try JSONBody(value: jobs).response(from: request, context: context)
             if jobs.count == Int(limit), let last = jobs.last {
@@ -56,40 +56,40 @@ enum JobRoutes {
             return response
         }
         api.get("/jobs/:id") { _, context in
-            JSONBody(value: try HTTPServer.visibleJob(context, deps.store))
+            JSONBody(value: try await HTTPServer.visibleJob(context, deps.store))
         }
         api.get("/jobs/:id/logs") { request, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
+            let job = try await HTTPServer.visibleJob(context, deps.store)
             let after = try HTTPServer.intParameter(request, "after") ?? 0
             let limit = try HTTPServer.intParameter(request, "limit") ?? 1000
             guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
-            return JSONBody(value: try deps.store.logs(job: job.id, after: after, limit: Int(limit)))
+            return JSONBody(value: try await deps.store.logs(job: job.id, after: after, limit: Int(limit)))
         }
         // What a job changed: the same access as its logs.
         api.get("/jobs/:id/changes") { _, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
-            return JSONBody(value: try deps.store.changes(job: job.id))
+            let job = try await HTTPServer.visibleJob(context, deps.store)
+            return JSONBody(value: try await deps.store.changes(job: job.id))
         }
         api.get("/jobs/:id/diff") { _, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
+            let job = try await HTTPServer.visibleJob(context, deps.store)
             // A job not started yet (or from before changes were measured) has an empty diff.
             var patch = ""
-            if let (start, end) = try deps.store.trees(job: job.id) {
+            if let (start, end) = try await deps.store.trees(job: job.id) {
                 patch = try await deps.changes.patch(project: job.project, from: start, to: end)
             }
             return Response(status: .ok, headers: [.contentType: "text/x-diff; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: patch)))
         }
         api.post("/jobs/:id/revert") { _, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
+            let job = try await HTTPServer.visibleJob(context, deps.store)
             try await Revert.run(job, deps)
-            return JSONBody(value: try deps.store.changes(job: job.id))
+            return JSONBody(value: try await deps.store.changes(job: job.id))
         }
         api.post("/jobs/:id/cancel") { _, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
+            let job = try await HTTPServer.visibleJob(context, deps.store)
             switch try await deps.executor.cancel(job.id) {
             case .notFound: throw APIError(.notFound, "no job \(job.id)")
             case .alreadyEnded(let status): throw APIError(.conflict, "job \(job.id) has already ended (\(status.rawValue))")
-            case .stopping, .cancelled: return JSONBody(value: try deps.store.job(job.id)!, status: .accepted)
+            case .stopping, .cancelled: return JSONBody(value: try await deps.store.job(job.id)!, status: .accepted)
             }
         }
     }

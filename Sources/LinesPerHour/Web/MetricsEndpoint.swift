@@ -1,4 +1,3 @@
-import GRDB
 import Metrics
 import Prometheus
 
@@ -17,8 +16,8 @@ enum MetricsEndpoint {
     }
 
     /// The Prometheus text, with `lph_jobs{status=…}` read from the database at scrape time.
-    static func render(_ store: Store) throws -> [UInt8] {
-        let counts = try store.jobCountsByStatus()
+    static func render(_ store: any Store) async throws -> [UInt8] {
+        let counts = try await store.jobCountsByStatus()
         for status in JobStatus.allCases {
             Gauge(label: "lph_jobs", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
         }

@@ -28,7 +28,7 @@ enum ResourceRoutes {
         let store = deps.store
         api.get("/projects") { _, context in
             let user = try context.requireUser()
-            return JSONBody(value: try store.projects(userID: user.visibleOwner))
+            return JSONBody(value: try await store.projects(userID: user.visibleOwner))
         }
         api.get("/artifacts") { request, context in
             let user = try context.requireUser()
@@ -37,14 +37,14 @@ enum ResourceRoutes {
                 guard let kind = FileFacts.Kind(rawValue: String(raw)) else { throw APIError(.badRequest, "unknown type \"\(raw)\"") }
                 return kind
             }
-            return JSONBody(value: try store.artifacts(type: type, project: query.get("project").map { String($0) },
+            return JSONBody(value: try await store.artifacts(type: type, project: query.get("project").map { String($0) },
                                                        job: try HTTPServer.intParameter(request, "job"),
                                                        userID: user.visibleOwner))
         }
         api.get("/artifacts/:id") { _, context in
             let user = try context.requireUser()
             let id = try HTTPServer.pathID(context)
-            guard let artifact = try store.artifact(id, userID: user.visibleOwner) else {
+            guard let artifact = try await store.artifact(id, userID: user.visibleOwner) else {
                 throw APIError(.notFound, "no artifact \(id)")
             }
             return JSONBody(value: artifact)
@@ -52,14 +52,14 @@ enum ResourceRoutes {
         api.get("/projects/:project/knowledge") { _, context in
             let user = try context.requireUser()
             let project = context.parameters.get("project") ?? ""
-            guard let facts = try store.knowledge(project: project, userID: user.visibleOwner) else {
+            guard let facts = try await store.knowledge(project: project, userID: user.visibleOwner) else {
                 throw APIError(.notFound, "no project \(project)")
             }
             return JSONBody(value: facts)
         }
         api.get("/insights") { request, context in
             let user = try context.requireUser()
-            let insights = try store.insights(job: try HTTPServer.intParameter(request, "job"), userID: user.visibleOwner)
+            let insights = try await store.insights(job: try HTTPServer.intParameter(request, "job"), userID: user.visibleOwner)
             // The same objects as the stream's `data:` lines, payload included.
             let body = "[" + insights.map(\.json).joined(separator: ",") + "]"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -67,7 +67,7 @@ enum ResourceRoutes {
         api.get("/users/me") { _, context in JSONBody(value: try context.requireUser()) }
         api.get("/users") { _, context in
             _ = try HTTPServer.requireAdmin(context)
-            return JSONBody(value: try store.users())
+            return JSONBody(value: try await store.users())
         }
         api.post("/users") { request, context in
             _ = try HTTPServer.requireAdmin(context)
@@ -75,10 +75,8 @@ enum ResourceRoutes {
             let email = body.email.trimmingCharacters(in: .whitespaces)
             guard email.contains("@"), email.count <= 254 else { throw APIError(.unprocessableContent, "email must look like name@host") }
             guard Self.credits.contains(body.lineCredits ?? 0) else { throw APIError(.unprocessableContent, Self.creditsRule) }
-            guard try store.user(email: email) == nil else { throw APIError(.conflict, "user \(email) exists") }
-            let (user, token) = try await deps.writer.perform { db, _ in
-                try UserWrites.create(db, email: email, role: body.role ?? .user, credits: body.lineCredits ?? 0)
-            }
+            guard try await store.user(email: email) == nil else { throw APIError(.conflict, "user \(email) exists") }
+            let (user, token) = try await store.createUser(email: email, role: body.role ?? .user, credits: body.lineCredits ?? 0)
             return JSONBody(value: CreatedUser(user: user, token: token), status: .created)
         }
         api.post("/users/:id/credits") { request, context in
@@ -86,7 +84,7 @@ enum ResourceRoutes {
             let id = try HTTPServer.pathID(context)
             let body = try await HTTPServer.decode(Credits.self, from: request)
             guard Self.credits.contains(body.lineCredits) else { throw APIError(.unprocessableContent, Self.creditsRule) }
-            guard let user = try await deps.writer.perform({ db, _ in try UserWrites.setCredits(db, user: id, to: body.lineCredits) }) else {
+            guard let user = try await store.setCredits(user: id, to: body.lineCredits) else {
                 throw APIError(.notFound, "no user \(id)")
             }
             return JSONBody(value: user)
@@ -95,7 +93,7 @@ enum ResourceRoutes {
         api.post("/users/:id/token") { _, context in
             _ = try HTTPServer.requireAdmin(context)
             let id = try HTTPServer.pathID(context)
-            guard let (user, token) = try await deps.writer.perform({ db, _ in try UserWrites.replaceToken(db, user: id) }) else {
+            guard let (user, token) = try await store.replaceToken(user: id) else {
                 throw APIError(.notFound, "no user \(id)")
             }
             sessions.endAll(of: id)
@@ -105,7 +103,7 @@ enum ResourceRoutes {
             let admin = try HTTPServer.requireAdmin(context)
             let id = try HTTPServer.pathID(context)
             guard id != admin.id else { throw APIError(.conflict, "an admin cannot delete themselves") }
-            guard try await deps.writer.perform({ db, _ in try UserWrites.delete(db, user: id) }) else {
+            guard try await store.deleteUser(id) else {
                 throw APIError(.notFound, "no user \(id)")
             }
             sessions.endAll(of: id)

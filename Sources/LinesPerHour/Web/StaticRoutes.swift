@@ -28,13 +28,13 @@ enum StaticRoutes {
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         + "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    static func add(to router: Router<APIContext>, store: Store) {
+    static func add(to router: Router<APIContext>, store: any Store) {
         router.get("/") { request, _ in
             // The address `lph serve` prints carries the token once: trade it for the
             // cookie and take it out of the address bar (and the browser's history).
             // Another site's link with a token would sign the browser in as someone else: the page is served without it.
             if let token = request.uri.queryParameters.get("token"), CrossSite.maySignIn(request),
-               try store.user(tokenHash: Tokens.hash(String(token))) != nil {
+               try await store.user(tokenHash: Tokens.hash(String(token))) != nil {
                 return Response(status: .seeOther, headers: [.location: "/", .setCookie: BearerAuth.cookie(for: String(token))])
             }
             return serve(page, request)

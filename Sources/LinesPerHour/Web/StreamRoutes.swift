@@ -3,13 +3,13 @@ import Hummingbird
 /// The Server-Sent-Event streams.
 enum StreamRoutes {
     static func add(to api: RouterGroup<APIContext>, _ deps: HTTPServer.Dependencies, sessions: StreamSessions) {
-        let stream = EventStream(store: deps.store, broadcaster: deps.broadcaster)
+        let stream = EventStream(store: deps.store, hub: StreamHub(deps.broadcaster))
         let broadcast: [StreamName] = [.logs, .insights, .knowledge, .jobs, .artifacts]
         api.get("/streams/:type") { request, context in
             guard let type = context.parameters.get("type").flatMap(StreamName.init(rawValue:)), broadcast.contains(type) else {
                 throw APIError(.notFound, "no such stream; the streams are \(broadcast.map(\.rawValue).joined(separator: ", "))")
             }
-            let after = try journalStart(request, [type], context, deps.store)
+            let after = try await journalStart(request, [type], context, deps.store)
             return try sse(request, context, sessions) { user, session, writer in
                 try await stream.journal([type], after: after, user: user, session: session, to: &writer)
             }
@@ -22,13 +22,13 @@ enum StreamRoutes {
                 }
                 return type
             }
-            let after = try journalStart(request, types, context, deps.store)
+            let after = try await journalStart(request, types, context, deps.store)
             return try sse(request, context, sessions) { user, session, writer in
                 try await stream.journal(types, after: after, user: user, session: session, to: &writer)
             }
         }
         api.get("/jobs/:id/logs/stream") { request, context in
-            let job = try HTTPServer.visibleJob(context, deps.store)
+            let job = try await HTTPServer.visibleJob(context, deps.store)
             let after = try lastEventID(request)
             return try sse(request, context, sessions) { _, session, writer in
                 try await stream.jobLog(job.id, after: after, session: session, to: &writer)
@@ -67,12 +67,12 @@ enum StreamRoutes {
     /// Where a journal stream's replay starts: `Last-Event-ID` or `?after=N`, or,
     /// with `?tail=N` alone, just before the last N rows, so that a dashboard
     /// opened on a long-lived database gets the recent past, not all of it.
-    private static func journalStart(_ request: Request, _ streams: [StreamName], _ context: APIContext, _ store: Store) throws -> Int64 {
+    private static func journalStart(_ request: Request, _ streams: [StreamName], _ context: APIContext, _ store: any Store) async throws -> Int64 {
         let user = try context.requireUser()
         guard request.headers[.init("Last-Event-ID")!] == nil, request.uri.queryParameters.get("after") == nil,
               let tail = try HTTPServer.intParameter(request, "tail") else { return try lastEventID(request) }
         guard (0...100_000).contains(tail) else { throw APIError(.badRequest, "tail must be 0…100000") }
-        return try store.journalTail(streams, count: Int(tail), userID: user.visibleOwner)
+        return try await store.journalTail(streams, count: Int(tail), userID: user.visibleOwner)
     }
 
     /// `Last-Event-ID` (sent by a reconnecting EventSource) or `?after=N`.

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ArtifactIndexTests {
     /// The index as (path → line count) for one project.
     func rows(_ d: TestDaemon, _ project: String) throws -> [String: Int64] {
-        try d.store.pool.read { db in
+        try d.database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT file_path, line_count FROM artifacts JOIN projects ON projects.id = artifacts.project_id WHERE projects.name = ?
                 """, arguments: [project])
@@ -15,7 +15,7 @@ import Testing
     }
 
     func row(_ d: TestDaemon, _ project: String, _ path: String) throws -> Row? {
-        try d.store.pool.read { db in
+        try d.database.read { db in
             try Row.fetchOne(db, sql: """
                 SELECT artifacts.* FROM artifacts JOIN projects ON projects.id = artifacts.project_id WHERE projects.name = ? AND file_path = ?
                 """, arguments: [project, path])
@@ -27,7 +27,7 @@ import Testing
         let top = d.daemon.settings.projects + "/" + project
         var found = Set<String>()
         Tree.walk(top) { found.insert(String($0.dropFirst(top.count + 1))) }
-        return found.filter { !$0.contains(ArtifactIndex.cookiePrefix) }
+        return found.filter { !$0.contains(ProjectName.cookiePrefix) }
     }
 
     func write(_ path: String, _ text: String) throws {
@@ -123,7 +123,7 @@ import Testing
         try write(top + "/new.txt", "c\nd\n")
         let second = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
         try await eventually("the rescan") { try rows(second, "Offline") == ["kept.txt": 1, "new.txt": 2] }
-        let notes = try await second.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'rescan%'") }
+        let notes = try await second.database.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'rescan%'") }
         #expect(notes.contains { $0.contains("(start)") && $0.contains("1 removed") })
         try await second.stop()
     }
@@ -137,7 +137,7 @@ import Testing
         try await eventually("a.txt indexed") { try rows(d, "Before") == ["a.txt": 1] }
         try FileManager.default.removeItem(atPath: root)
         try await eventually("the index to say what it cannot see") { d.daemon.index.problem != nil }
-        let errors = try await d.store.pool.read {
+        let errors = try await d.database.read {
             try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'logs' AND level = 'error'")
         }
         #expect(errors.contains { $0.contains("\(root) was removed or moved") })
@@ -185,18 +185,18 @@ import Testing
             nest(top, levels: 60, name: String(repeating: "l", count: 80))
         }
         try await eventually("the warning in the logs stream") {
-            try d.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'not indexed:%'") }
+            try d.database.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE message_text LIKE 'not indexed:%'") }
                 .count >= 1
         }
         // Rescans say it too, and the files within reach are indexed.
         await d.daemon.index.barrier(project: "Deep")
-        let paths = try d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).map(\.filePath)
+        let paths = try await d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).map(\.filePath)
         #expect(paths.contains("top.txt"))
         #expect(!paths.contains { $0.hasSuffix("bottom.txt") })
         let shallow = top + String(repeating: "/d", count: 10)
         writeFile(shallow + "/mid.txt", "mid\n")
         try await eventually("a file within reach") {
-            try d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).contains { $0.filePath.hasSuffix("/mid.txt") }
+            try await d.store.artifacts(type: nil, project: "Deep", job: nil, userID: nil).contains { $0.filePath.hasSuffix("/mid.txt") }
         }
         try await d.stop()
     }

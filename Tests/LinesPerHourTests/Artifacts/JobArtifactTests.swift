@@ -18,7 +18,7 @@ import Testing
             let id = try await d.jobID(forSpoolFile: "Many\(n).md")
             try await eventually("job \(id) to end") {
                 // In one read: a final status implies every row and the final count.
-                let (status, lines, rows) = try d.store.pool.read { db in
+                let (status, lines, rows) = try d.database.read { db in
                     (try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id]),
                      try Int64.fetchOne(db, sql: "SELECT lines_written FROM jobs WHERE id = ?", arguments: [id]),
                      try Int64.fetchOne(db, sql: "SELECT count(*) FROM artifacts WHERE job_id = ?", arguments: [id]))
@@ -41,13 +41,13 @@ import Testing
             exec sleep 1000
             """)
         let d = try await TestDaemon(scratch: scratch, agent: [agent])
-        _ = try await d.store.pool.write { db in try UserWrites.create(db, email: "frugal@example.com", role: .user, credits: 50) }
+        _ = try await d.store.createUser(email: "frugal@example.com", role: .user, credits: 50)
         try d.drop("Frugal.json", #"{"specification": "x", "user": "frugal@example.com"}"#)
         let job = try await d.finished(try await d.jobID(forSpoolFile: "Frugal.json"))
         #expect(job.status == .failed)
         #expect(job.failureReason == "line credits exhausted")
         #expect(job.linesWritten == 130)
-        #expect(try d.store.user(email: "frugal@example.com")?.lineCredits == 0)
+        #expect(try await d.store.user(email: "frugal@example.com")?.lineCredits == 0)
         // Without credits, the next job file is refused at the door.
         try d.drop("Again.json", #"{"specification": "x", "user": "frugal@example.com"}"#)
         #expect(try await d.waitForRejection("Again.json") == "user frugal@example.com has no line credits left")
@@ -74,7 +74,7 @@ import Testing
         #expect(job.currentPhase == .test)  // forward only: the late plan.md does not take it back
         #expect(job.tasksDone == 2)
         #expect(job.tasksTotal == 3)
-        let phases = try d.store.logs(job: id).filter { $0.source == .system && $0.message.hasPrefix("phase: ") }.map(\.message)
+        let phases = try await d.store.logs(job: id).filter { $0.source == .system && $0.message.hasPrefix("phase: ") }.map(\.message)
         #expect(phases.first == "phase: specify")
         #expect(phases.last == "phase: test")
         #expect(phases == phases.sorted { Phase(rawValue: String($0.dropFirst(7)))! < Phase(rawValue: String($1.dropFirst(7)))! })
@@ -91,7 +91,7 @@ import Testing
         let id = try await d.jobID(forSpoolFile: "Coalesce.md")
         let job = try await d.finished(id)
         #expect(job.linesWritten == 2000)
-        let (jobRows, artifactRows) = try await d.store.pool.read { db in
+        let (jobRows, artifactRows) = try await d.database.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_messages WHERE stream_type = 'jobs' AND job_id = ?", arguments: [id])!,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_messages WHERE stream_type = 'artifacts' AND job_id = ?", arguments: [id])!)
         }

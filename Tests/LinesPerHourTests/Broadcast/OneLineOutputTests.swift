@@ -32,7 +32,7 @@ import Testing
         #expect(lines.contains { $0.contains(#"evil\r\n2026-01-01T00:00:00.000Z logs error FORGED.md"#) })
 
         // Stored as sent (a NUL as U+2400, which every store and stream can hold), replayed the same.
-        let stored = try d.agentLines(id).map(\.message)
+        let stored = try await d.agentLines(id).map(\.message)
         #expect(stored == ["real\rFORGED \u{1B}]0;owned\u{07}", "visible\u{2400}hidden"])
         let replay = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: d.daemon.newAdminToken)
         try await eventually("the replay to end") { replay.ended }

@@ -30,8 +30,8 @@ import Testing
         return job
     }
 
-    func changes(_ d: TestDaemon, _ job: Job) throws -> [String: FileChange] {
-        Dictionary(uniqueKeysWithValues: try d.store.changes(job: job.id).map { ($0.path, $0) })
+    func changes(_ d: TestDaemon, _ job: Job) async throws -> [String: FileChange] {
+        Dictionary(uniqueKeysWithValues: try await d.store.changes(job: job.id).map { ($0.path, $0) })
     }
 
     func git(_ arguments: [String], in directory: String) async throws -> (Int32, String) {
@@ -58,7 +58,7 @@ import Testing
 
         let edit = try await run(d, "Diffs", "edit")
         #expect(edit.linesWritten == 1 && edit.linesRemoved == 1, "one line of a 1,000-line file edited")
-        #expect(try changes(d, edit)["big.txt"]?.kind == .modified)
+        #expect(try await changes(d, edit)["big.txt"]?.kind == .modified)
 
         // The diff applies with the real git on the job's starting files and gives its ending ones.
         let patch = try await RawHTTP.send(port: d.port, "GET /jobs/\(edit.id)/diff HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(d.daemon.newAdminToken!)\r\nConnection: close\r\n\r\n")
@@ -72,13 +72,13 @@ import Testing
 
         let rename = try await run(d, "Diffs", "rename")
         #expect(rename.linesWritten == 0, "a rename adds nothing")
-        let renamed = try changes(d, rename)["huge.txt"]
+        let renamed = try await changes(d, rename)["huge.txt"]
         #expect(renamed?.kind == .renamed && renamed?.oldPath == "big.txt")
         let delete = try await run(d, "Diffs", "delete")
         #expect(delete.linesWritten == 0 && delete.linesRemoved == 1000, "a deleted file's lines are removed")
         _ = try await run(d, "Diffs", "rewrite")
         let same = try await run(d, "Diffs", "same")
-        let unchanged = try d.store.changes(job: same.id)
+        let unchanged = try await d.store.changes(job: same.id)
         #expect(same.linesWritten == 0 && same.linesRemoved == 0 && unchanged.isEmpty, "a file deleted and written back unchanged")
         try await d.stop()
     }
@@ -87,17 +87,17 @@ import Testing
         let scratch = try Scratch()
         let d = try await TestDaemon(scratch: scratch, agent: ["/bin/sh", "-c", Self.agent])
         let deps = try await run(d, "Deps", "deps")
-        let counted = try changes(d, deps)
+        let counted = try await changes(d, deps)
         #expect(Set(counted.keys) == [".gitignore", "blob.bin", "kept.txt"], "\(counted.keys.sorted())")
         #expect(counted["blob.bin"]?.binary == true && counted["blob.bin"]?.linesAdded == 0)
         #expect(deps.linesWritten == 2, ".gitignore's line and kept.txt's")
         // Nor indexed file by file, nor watched.
-        let artifacts = try d.store.artifacts(type: nil, project: "Deps", job: nil, userID: nil).map(\.filePath)
+        let artifacts = try await d.store.artifacts(type: nil, project: "Deps", job: nil, userID: nil).map(\.filePath)
         #expect(!artifacts.contains { ($0.hasPrefix("node_modules/") || $0.hasPrefix("build/") || $0.hasPrefix("gen/")) && !$0.hasSuffix("/") },
                 "\(artifacts)")
         #expect(artifacts.contains("kept.txt"))
         // Each ignored folder is one entry, so nothing is hidden in silence.
-        let ignored = try d.store.artifacts(type: .ignored, project: "Deps", job: nil, userID: nil)
+        let ignored = try await d.store.artifacts(type: .ignored, project: "Deps", job: nil, userID: nil)
         #expect(Set(ignored.map(\.filePath)) == ["node_modules/", "build/", "gen/"], "\(ignored.map(\.filePath))")
         #expect(ignored.first { $0.filePath == "node_modules/" }?.sizeBytes == 1, "its one file")
         let watched = Self.watchedInodes()
@@ -111,7 +111,7 @@ import Testing
 
         // An agent that commits and branches in the project's own .git: it keeps working, and is not counted.
         let commit = try await run(d, "Deps", "commit")
-        #expect(try changes(d, commit).keys.sorted() == ["kept.txt"])
+        #expect(try await changes(d, commit).keys.sorted() == ["kept.txt"])
         let project = scratch.file("generated_projects/Deps")
         let log = try await git(["log", "--oneline", "--all"], in: project)
         #expect(log.0 == 0 && log.1.split(separator: "\n").count == 2)
@@ -161,12 +161,12 @@ import Testing
         // Written once no job runs: indexed, charged to no job, and said so.
         writeFile(scratch.file("generated_projects/Revert/late.txt"), "late\n")
         try await eventually("the note") {
-            try d.store.pool.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'logs'") }
+            try d.database.read { try String.fetchAll($0, sql: "SELECT message_text FROM stream_messages WHERE stream_type = 'logs'") }
                 .contains { $0.hasPrefix("Revert: ") && $0.contains("written while no job ran") && $0.contains("late.txt")
                     && $0.hasSuffix("charged to no job") }
         }
-        #expect(try d.store.artifacts(type: nil, project: "Revert", job: nil, userID: nil).first { $0.filePath == "late.txt" }?.jobId == nil)
-        #expect(try d.job(edit.id)?.linesWritten == 1)
+        #expect(try await d.store.artifacts(type: nil, project: "Revert", job: nil, userID: nil).first { $0.filePath == "late.txt" }?.jobId == nil)
+        #expect(try await d.job(edit.id)?.linesWritten == 1)
         try await d.stop()
     }
 
@@ -180,7 +180,7 @@ import Testing
             while [ $i -lt 200 ]; do seq $((i * 1000 + 1)) $((i * 1000 + 1000)) >&3; sleep 0.02; i=$((i + 1)); done
             """)
         let d = try await TestDaemon(scratch: scratch, agent: [agent])
-        _ = try await d.store.pool.write { db in try UserWrites.create(db, email: "ten@example.com", role: .user, credits: 10_000) }
+        _ = try await d.store.createUser(email: "ten@example.com", role: .user, credits: 10_000)
         try d.drop("Open.json", #"{"specification": "x", "user": "ten@example.com"}"#)
         let job = try await d.finished(try await d.jobID(forSpoolFile: "Open.json"))
         #expect(job.status == .failed && job.failureReason == "line credits exhausted")

@@ -28,8 +28,8 @@ import Testing
         let daemon = ["--server", "http://127.0.0.1:\(d.port)", "--token", d.daemon.newAdminToken!]
         let (added, token) = try await lph(["users", "add", "carol@example.com", "--credits", "500"] + daemon)
         #expect(added == 0)
-        #expect(try d.store.user(tokenHash: Tokens.hash(token.trimmingCharacters(in: .whitespacesAndNewlines)))?.email == "carol@example.com")
-        let carol = try #require(try d.store.user(email: "carol@example.com"))
+        #expect(try await d.store.user(tokenHash: Tokens.hash(token.trimmingCharacters(in: .whitespacesAndNewlines)))?.email == "carol@example.com")
+        let carol = try #require(try await d.store.user(email: "carol@example.com"))
         #expect(try await lph(["users", "credits", String(carol.id), "42"] + daemon).0 == 0)
         let (listed, table) = try await lph(["users", "list"] + daemon)
         #expect(listed == 0)
@@ -49,7 +49,7 @@ import Testing
         let name = (path.trimmingCharacters(in: .whitespacesAndNewlines) as NSString).lastPathComponent
         let job = try await d.finished(try await d.jobID(forSpoolFile: name))
         #expect(job.agent == .streamJSON && job.project == "Profiled")
-        #expect(try d.agentLines(job.id).map(\.message) == ["finished: success"])
+        #expect(try await d.agentLines(job.id).map(\.message) == ["finished: success"])
         #expect(try await lph(["submit", "--spool", d.scratch.file("Spool"), "--agent-profile", "gpt", spec]).0 != 0)
         try await d.stop()
     }

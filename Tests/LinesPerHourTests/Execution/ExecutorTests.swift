@@ -27,7 +27,7 @@ import Testing
         #expect(job.status == .completed)
         #expect(job.currentPhase == .review)
         #expect(job.startedAt != nil && job.finishedAt != nil)
-        let lines = try d.agentLines(id)
+        let lines = try await d.agentLines(id)
         let text = lines.map(\.message)
         #expect(text.contains("job=\(id) project=Life"))
         #expect(text.contains("spec-from-stdin=The specification"))
@@ -37,7 +37,7 @@ import Testing
         #expect(lines.first { $0.message == "something odd" }?.level == .warning)
         #expect(lines.first { $0.message == "[ERROR] bad thing" }?.level == .error)
         #expect(lines.first { $0.message == "== SPECIFY ==" }?.level == .info)
-        let phases = try d.store.logs(job: id, limit: 10_000).filter { $0.source == .system && $0.message.hasPrefix("phase: ") }
+        let phases = try await d.store.logs(job: id, limit: 10_000).filter { $0.source == .system && $0.message.hasPrefix("phase: ") }
         #expect(phases.map(\.message) == ["phase: specify", "phase: plan", "phase: implement", "phase: test", "phase: review"])
         try await d.stop()
     }
@@ -47,7 +47,7 @@ import Testing
         try d.drop("Flood.md", "flood")
         let id = try await d.jobID(forSpoolFile: "Flood.md")
         #expect(try await d.finished(id, timeout: .seconds(300)).status == .completed)
-        let lines = try d.agentLines(id)
+        let lines = try await d.agentLines(id)
         let out = lines.filter { $0.level == .info }.map(\.message)
         let err = lines.filter { $0.level == .warning }.map(\.message)
         #expect(out.count == 200_000)
@@ -65,8 +65,8 @@ import Testing
         #expect(job.status == .failed)
         #expect(job.exitCode == 3)
         #expect(job.failureReason == "agent exited with status 3")
-        #expect(try d.store.logs(job: id).last?.message == "agent exited with status 3")
-        #expect(try d.store.logs(job: id).last?.level == .error)
+        #expect(try await d.store.logs(job: id).last?.message == "agent exited with status 3")
+        #expect(try await d.store.logs(job: id).last?.level == .error)
         try await d.stop()
     }
 
@@ -84,10 +84,10 @@ import Testing
         let json = try await d.finished(try await d.jobID(forSpoolFile: "Json.json"))
         let plain = try await d.finished(try await d.jobID(forSpoolFile: "Plain.md"))
         #expect(json.agent == .streamJSON && plain.agent == nil)
-        #expect(try d.agentLines(json.id).map(\.message) == ["Working on: the spec", "tool: Write plan.md", "/speckit.implement"])
+        #expect(try await d.agentLines(json.id).map(\.message) == ["Working on: the spec", "tool: Write plan.md", "/speckit.implement"])
         #expect(json.currentPhase == .implement)
-        #expect(try d.agentLines(plain.id).first?.message.hasPrefix(#"{"type":"assistant""#) == true)
-        #expect(try d.store.logs(job: json.id).contains { $0.source == .system && $0.message == "running: \(agent)" })
+        #expect(try await d.agentLines(plain.id).first?.message.hasPrefix(#"{"type":"assistant""#) == true)
+        #expect(try await d.store.logs(job: json.id).contains { $0.source == .system && $0.message == "running: \(agent)" })
         try await d.stop()
     }
 
@@ -107,7 +107,7 @@ import Testing
         let job = try await d.finished(id)
         #expect(job.status == .failed)
         #expect(job.failureReason == "command not found: lph-no-such-agent-command")
-        #expect(try d.store.logs(job: id).contains { $0.message == "command not found: lph-no-such-agent-command" })
+        #expect(try await d.store.logs(job: id).contains { $0.message == "command not found: lph-no-such-agent-command" })
         try await d.stop()
     }
 
@@ -158,7 +158,7 @@ import Testing
             return !stat.contains(") Z ")
         }
         try await eventually("every process the job started to be gone") { !pids.contains(where: alive) }
-        #expect(try d.store.logs(job: job.id, limit: 100).contains { $0.message == "stopped 31 processes the agent left running" })
+        #expect(try await d.store.logs(job: job.id, limit: 100).contains { $0.message == "stopped 31 processes the agent left running" })
         try await d.stop()
     }
 
@@ -166,12 +166,12 @@ import Testing
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "sleep 1000"]) { $0.maxJobs = 1 }
         try d.drop("First.md", "x")
         let first = try await d.jobID(forSpoolFile: "First.md")
-        try await eventually("the first job to run") { try d.job(first)?.status == .inProgress }
+        try await eventually("the first job to run") { try await d.job(first)?.status == .inProgress }
         try d.drop("Second.md", "x")
         let second = try await d.jobID(forSpoolFile: "Second.md")
-        #expect(try d.job(second)?.status == .pending)
+        #expect(try await d.job(second)?.status == .pending)
         #expect(try await d.daemon.executor.cancel(second) == .cancelled)
-        #expect(try d.job(second)?.status == .cancelled)
+        #expect(try await d.job(second)?.status == .cancelled)
         _ = try await d.daemon.executor.cancel(first)
         #expect(try await d.finished(first).status == .cancelled)
         try await d.stop()
@@ -202,7 +202,8 @@ import Testing
         for n in 1...6 { ids.append(try await d.jobID(forSpoolFile: "j\(n).md")) }
         for id in ids { #expect(try await d.finished(id).status == .completed) }
         // Started in submission order (the scheduler commits each start in turn)...
-        let started = try ids.map { try d.job($0)!.startedAt! }
+        var started: [String] = []
+        for id in ids { started.append(try await d.job(id)!.startedAt!) }
         #expect(started == started.sorted())
         // ...and never more than two at once: each agent saw at most one other running.
         let starts = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }

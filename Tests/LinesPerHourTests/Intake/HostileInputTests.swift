@@ -32,7 +32,7 @@ import Testing
             do {
                 let request = try JobFile.parse(name: name, bytes: bytes)
                 accepted += 1
-                if !JobFile.isValidProjectName(request.project) || request.specification.isEmpty
+                if !ProjectName.isValid(request.project) || request.specification.isEmpty
                     || request.specification != request.specification.trimmingCharacters(in: .whitespacesAndNewlines) {
                     broken.append(String(decoding: bytes, as: UTF8.self))
                 }
@@ -78,8 +78,8 @@ import Testing
         let after = try await d.finished(try await d.jobID(forSpoolFile: "after.json"))
         #expect(after.status == .completed)
         try await eventually("every swapped name judged") { try FileManager.default.contentsOfDirectory(atPath: d.spool.incoming).isEmpty }
-        let jobs = try d.store.jobs(limit: 10_000)
-        let specifications = try await d.store.pool.read { try String.fetchAll($0, sql: "SELECT specification FROM jobs") }
+        let jobs = try await d.store.jobs(limit: 10_000)
+        let specifications = try await d.database.read { try String.fetchAll($0, sql: "SELECT specification FROM jobs") }
         #expect(!jobs.contains { $0.project == "Secret" } && !specifications.contains { $0.contains("SECRET") })
         let rejected = try FileManager.default.contentsOfDirectory(atPath: d.spool.rejected).filter { !$0.hasSuffix(".error") }
         let accepted = try FileManager.default.contentsOfDirectory(atPath: d.spool.accepted)
@@ -107,11 +107,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: projects + "/Inside", withIntermediateDirectories: true)
         #expect(symlink(outside, projects + "/Inside/link") == 0)
         try "a\n".write(toFile: projects + "/Inside/own.txt", atomically: false, encoding: .utf8)
-        try await eventually("own.txt indexed") { try d.store.artifacts(type: nil, project: "Inside", job: nil, userID: nil).contains { $0.filePath == "own.txt" } }
-        let paths = try d.store.artifacts(type: nil, project: "Inside", job: nil, userID: nil).map { ($0.filePath, $0.artifactType) }
+        try await eventually("own.txt indexed") { try await d.store.artifacts(type: nil, project: "Inside", job: nil, userID: nil).contains { $0.filePath == "own.txt" } }
+        let paths = try await d.store.artifacts(type: nil, project: "Inside", job: nil, userID: nil).map { ($0.filePath, $0.artifactType) }
         #expect(paths.contains { $0 == ("link", "symlink") })
         #expect(!paths.contains { $0.0.hasPrefix("link/") })
-        #expect(try d.store.artifacts(type: nil, project: nil, job: nil, userID: nil).allSatisfy { !$0.filePath.contains("secret") })
+        #expect(try await d.store.artifacts(type: nil, project: nil, job: nil, userID: nil).allSatisfy { !$0.filePath.contains("secret") })
         try await d.stop()
     }
 
@@ -129,9 +129,9 @@ import Testing
             try FileManager.default.contentsOfDirectory(atPath: d.spool.incoming).isEmpty
                 && FileManager.default.contentsOfDirectory(atPath: d.spool.accepted).count == count
         }
-        let jobs = try d.store.jobs(limit: 20_000)
+        let jobs = try await d.store.jobs(limit: 20_000)
         #expect(jobs.count == count)
-        #expect(Set(try await d.store.pool.read { try String.fetchAll($0, sql: "SELECT specification FROM jobs") }).count == count)
+        #expect(Set(try await d.database.read { try String.fetchAll($0, sql: "SELECT specification FROM jobs") }).count == count)
         #expect(try FileManager.default.contentsOfDirectory(atPath: d.spool.rejected).isEmpty)
         try await d.stop()
     }

@@ -73,18 +73,18 @@ import Testing
     }
 
     @Test func overOneMebibyte() {
-        let bytes = [UInt8](repeating: 0x61, count: JobFile.maxSize + 1)
+        let bytes = [UInt8](repeating: 0x61, count: Limits.maxSpecification + 1)
         #expect(reason("a.md", bytes)?.contains("larger than 1 MiB") == true)
         #expect(reason("a.md", Array(bytes.dropLast())) == nil)
     }
 
     @Test func projectNames() {
-        #expect(JobFile.isValidProjectName("EmailScrapper"))
-        #expect(JobFile.isValidProjectName("a.b_c-9"))
-        #expect(JobFile.isValidProjectName(String(repeating: "x", count: 64)))
-        #expect(!JobFile.isValidProjectName(""))
-        #expect(!JobFile.isValidProjectName(".hidden"))
-        #expect(!JobFile.isValidProjectName("ünïcode"))
+        #expect(ProjectName.isValid("EmailScrapper"))
+        #expect(ProjectName.isValid("a.b_c-9"))
+        #expect(ProjectName.isValid(String(repeating: "x", count: 64)))
+        #expect(!ProjectName.isValid(""))
+        #expect(!ProjectName.isValid(".hidden"))
+        #expect(!ProjectName.isValid("ünïcode"))
     }
 
     @Test func ignoredNames() {

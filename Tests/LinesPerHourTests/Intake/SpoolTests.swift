@@ -22,19 +22,17 @@ import Testing
             }
             #expect(!FileManager.default.fileExists(atPath: d.spool.incoming + "/" + name))
         }
-        #expect(try d.job(try await d.jobID(forSpoolFile: "Beta.md"))?.specification == "# Beta\n\nBuild beta.")
+        #expect(try await d.job(try await d.jobID(forSpoolFile: "Beta.md"))?.specification == "# Beta\n\nBuild beta.")
         try await d.stop()
     }
 
     @Test func badFilesAreRejectedWithAReasonAndTheDaemonCarriesOn() async throws {
         let d = try await TestDaemon(agent: Self.quickAgent)
-        _ = try await d.store.pool.write { db in
-            try UserWrites.create(db, email: "broke@example.com", role: .user, credits: 0)
-        }
+        _ = try await d.store.createUser(email: "broke@example.com", role: .user, credits: 0)
         try d.drop("broken.json", #"{"specification": "#)
         try d.drop("stranger.json", #"{"specification": "x", "user": "nobody@example.com"}"#)
         try d.drop("broke.json", #"{"specification": "x", "user": "broke@example.com"}"#)
-        try d.drop("huge.md", String(repeating: "a", count: JobFile.maxSize + 1))
+        try d.drop("huge.md", String(repeating: "a", count: Limits.maxSpecification + 1))
         try d.drop("escape.json", #"{"project": "../../etc", "specification": "x"}"#)
         #expect(symlink("/etc/passwd", d.spool.incoming + "/link.json") == 0)
         #expect(mkfifo(d.spool.incoming + "/pipe.json", 0o644) == 0)
@@ -51,7 +49,7 @@ import Testing
         // Still serving: a good file after all that is taken.
         try d.drop("fine.json", #"{"project": "Fine", "specification": "x"}"#)
         #expect(try await d.finished(try await d.jobID(forSpoolFile: "fine.json")).status == .completed)
-        let jobs = try d.store.jobs()
+        let jobs = try await d.store.jobs()
         #expect(jobs.count == 1)
         try await d.stop()
     }
@@ -82,7 +80,7 @@ import Testing
         try slow.write(contentsOf: Data(#""specification": "written slowly"}"#.utf8))
         try slow.close()
         let id = try await d.jobID(forSpoolFile: "slow.json")
-        #expect(try d.job(id)?.specification == "written slowly")
+        #expect(try await d.job(id)?.specification == "written slowly")
         try await d.stop()
     }
 
@@ -149,22 +147,6 @@ import Testing
         #expect(job.status == .completed)
         let health = try await RawHTTP.send(port: d.port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         #expect(health.status == 200 && health.json["status"] as? String == "ok")
-        try await d.stop()
-    }
-}
-
-@Suite struct ClaimTests {
-    @Test func claimingTheSameUnfiledFileTwiceMakesOneJob() async throws {
-        let d = try await TestDaemon(agent: ["/bin/true"])
-        let request = JobRequest(project: "Once", specification: "x")
-        let claim: @Sendable (UInt64) async throws -> Int64 = { inode in
-            try await d.daemon.writer.perform { db, events in
-                try JobWrites.claim(db, request, defaultUser: nil, spoolName: "once.json", spoolInode: inode, events: &events)
-            }
-        }
-        let first = try await claim(42)
-        #expect(try await claim(42) == first)
-        #expect(try await claim(43) != first)  // another file under the same name is another job
         try await d.stop()
     }
 }

@@ -31,13 +31,13 @@ final class Scratch: @unchecked Sendable {
 /// Waits until `condition` holds, checking often, failing after a generous
 /// deadline: tests wait for the event, never for a fixed time.
 func eventually(_ what: String, timeout: Duration = .seconds(60),
-                _ condition: () throws -> Bool) async throws {
+                _ condition: () async throws -> Bool) async throws {
     // Conditions read folders and databases: on a thread of their own, never
     // on the cooperative pool that the daemons under test run on.
     try await DedicatedThread.run(named: "test-eventually") {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if try condition() { return }
+            if try await condition() { return }
             guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -11,8 +11,10 @@ final class TestDaemon: Sendable {
     let daemon: Daemon
     private let task: Task<Void, any Error>
     private let portBox = PortBox()
+    /// The daemon's SQLite file, opened read-only: what a test checks in the tables themselves.
+    let database: DatabasePool
 
-    var store: Store { daemon.store }
+    var store: any Store { daemon.store }
     var spool: Spool { daemon.spool }
     var port: Int { portBox.value.withLock { $0 } }
 
@@ -34,6 +36,9 @@ final class TestDaemon: Sendable {
         let portBox = self.portBox
         task = Task { try await daemon.run { port in portBox.value.withLock { $0 = port } } }
         try await eventually("the HTTP server to listen") { portBox.value.withLock { $0 } != 0 }
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        database = try DatabasePool(path: settings.database, configuration: readOnly)
     }
 
     func stop() async throws {
@@ -52,20 +57,20 @@ final class TestDaemon: Sendable {
         return name
     }
 
-    func job(_ id: Int64) throws -> Job? { try store.job(id) }
+    func job(_ id: Int64) async throws -> Job? { try await store.job(id) }
 
     /// Waits until the job reaches a final status, and returns it.
     @discardableResult
     func finished(_ id: Int64, timeout: Duration = .seconds(60)) async throws -> Job {
-        try await eventually("job \(id) to end", timeout: timeout) { try job(id)?.status.isFinal == true }
-        return try job(id)!
+        try await eventually("job \(id) to end", timeout: timeout) { try await job(id)?.status.isFinal == true }
+        return try await job(id)!
     }
 
     /// The job created from the spool file `name`, once it is there.
     func jobID(forSpoolFile name: String) async throws -> Int64 {
         var id: Int64?
         try await eventually("a job for \(name)") {
-            id = try store.pool.read { db in
+            id = try database.read { db in
                 try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE spool_name = ? ORDER BY id DESC", arguments: [name])
             }
             return id != nil
@@ -73,8 +78,8 @@ final class TestDaemon: Sendable {
         return id!
     }
 
-    func agentLines(_ id: Int64) throws -> [LogEntry] {
-        try store.logs(job: id, limit: 1_000_000).filter { $0.source == .agent }
+    func agentLines(_ id: Int64) async throws -> [LogEntry] {
+        try await store.logs(job: id, limit: 1_000_000).filter { $0.source == .agent }
     }
 
     func rejectionReason(_ name: String) -> String? {

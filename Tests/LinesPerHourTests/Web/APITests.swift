@@ -82,7 +82,7 @@ import FoundationNetworking
         #expect(try await call(d, "GET", "/artifacts?type=nonsense", token: admin).status == 400)
 
         // Credits.
-        let bobID = try d.store.user(email: "bob@example.com")!.id
+        let bobID = try await d.store.user(email: "bob@example.com")!.id
         #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": 7]).object["line_credits"] as? Int == 7)
         #expect(try await call(d, "POST", "/users/\(bobID)/credits", token: admin, body: ["line_credits": -1]).status == 422)
         #expect(try await call(d, "POST", "/users/999/credits", token: admin, body: ["line_credits": 1]).status == 404)
@@ -165,8 +165,8 @@ import FoundationNetworking
         let other = try await newUser(d, "other@example.com", credits: 100)
         let job = try await call(d, "POST", "/projects/Own/jobs", token: owner, body: ["specification": "x"]).object["id"] as! Int
         _ = try await d.finished(Int64(job))
-        let artifact = try #require(try d.store.artifacts(type: nil, project: "Own", job: nil, userID: nil).first).id
-        let ownerID = try d.store.user(email: "own@example.com")!.id
+        let artifact = try #require(try await d.store.artifacts(type: nil, project: "Own", job: nil, userID: nil).first).id
+        let ownerID = try await d.store.user(email: "own@example.com")!.id
         // (method, path, [none, forged, other, owner, admin])
         let table: [(String, String, [Int])] = [
             ("GET", "/healthz", [200, 200, 200, 200, 200]),
@@ -232,9 +232,9 @@ import FoundationNetworking
         #expect(try await post("retry-2", "build it").object["id"] as? Int != first.object["id"] as? Int)
         #expect(try await post(String(repeating: "k", count: 256), "build it").status == 400)
         #expect(try await post(nil, "build it").status == 201, "no key: a new job each time")
-        #expect(try d.store.jobs(project: "Once").count == 3)
+        #expect(try await d.store.jobs(project: "Once").count == 3)
         // One size limit for a specification, whichever way it comes.
-        #expect(try await post(nil, String(repeating: "x", count: JobFile.maxSize + 1)).status == 413)
+        #expect(try await post(nil, String(repeating: "x", count: Limits.maxSpecification + 1)).status == 413)
         try await d.stop()
     }
 
@@ -243,7 +243,7 @@ import FoundationNetworking
     @Test func listsArePagedSummariesAndTheSpecificationIsReadPerJob() async throws {
         let d = try await TestDaemon(agent: ["/bin/true"])
         let admin = d.daemon.newAdminToken!
-        let big = String(repeating: "s", count: JobFile.maxSize - 10)
+        let big = String(repeating: "s", count: Limits.maxSpecification - 10)
         for _ in 0..<3 { #expect(try await call(d, "POST", "/projects/Big/jobs", token: admin, body: ["specification": big]).status == 201) }
         let all = try await call(d, "GET", "/jobs", token: admin)
         #expect(all.array.count == 3 && all.array.allSatisfy { $0["specification"] == nil && $0["status"] != nil })

@@ -24,12 +24,12 @@ import Testing
         #expect(try await post("Origin: null\r\n") == 403, "a sandboxed or file: page")
         #expect(try await post("") == 403, "no sign of where it comes from")
         #expect(try await post("Sec-Fetch-Site: same-origin\r\n", contentType: "text/plain") == 415, "a form's body")
-        #expect(try d.store.jobs(limit: 10).isEmpty)
+        #expect(try await d.store.jobs(limit: 10).isEmpty)
 
         #expect(try await post("Sec-Fetch-Site: same-origin\r\n") == 201, "the dashboard")
         #expect(try await post("Origin: http://127.0.0.1:\(d.port)\r\n") == 201, "the dashboard in a browser that sends Origin only")
         #expect(try await post("", contentType: "text/plain", auth: token) == 201, "a bearer token is never sent by a browser on its own")
-        #expect(try d.store.jobs(limit: 10).count == 3)
+        #expect(try await d.store.jobs(limit: 10).count == 3)
         try await d.stop()
     }
 

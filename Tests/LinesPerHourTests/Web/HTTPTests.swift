@@ -23,7 +23,7 @@ import FoundationNetworking
         #expect(stat(tokenPath, &st) == 0 && st.st_mode & 0o777 == 0o600)
         let token = try String(contentsOfFile: tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token == d.daemon.newAdminToken)
-        let stored = try await d.store.pool.read { try String.fetchOne($0, sql: "SELECT token_hash FROM users") }
+        let stored = try await d.database.read { try String.fetchOne($0, sql: "SELECT token_hash FROM users") }
         #expect(stored == Tokens.hash(token))
 
         let (status, body) = try await get(d, "/jobs/1")

@@ -19,8 +19,8 @@ import FoundationNetworking
         let d = try await TestDaemon(agent: ["/bin/true"])
         let paths = try #require(try await document(d)["paths"] as? [String: [String: Any]])
         let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
-        let intake = Intake(spool: d.spool, writer: d.daemon.writer, defaultUser: nil, logger: Logger(label: "t")) {}
-        let router = HTTPServer.router(.init(store: d.store, writer: d.daemon.writer, executor: d.daemon.executor, intake: intake, index: d.daemon.index, broadcaster: d.daemon.broadcaster, changes: d.daemon.changes))
+        let intake = Intake(spool: d.spool, store: d.store, defaultUser: nil, logger: Logger(label: "t")) {}
+        let router = HTTPServer.router(.init(store: d.store, executor: d.daemon.executor, intake: intake, index: d.daemon.index, broadcaster: d.daemon.broadcaster, changes: d.daemon.changes))
         // A route's path reads as OpenAPI writes it: `/jobs/{id}`.
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         #expect(routed == documented)
@@ -31,7 +31,7 @@ import FoundationNetworking
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo hi > a.txt"])
         try d.drop("Doc.md", "x")
         let job = try await d.finished(try await d.jobID(forSpoolFile: "Doc.md"))
-        let artifact = try #require(try d.store.artifacts(type: nil, project: nil, job: nil, userID: nil).first)
+        let artifact = try #require(try await d.store.artifacts(type: nil, project: nil, job: nil, userID: nil).first)
         let paths = try #require(try await document(d)["paths"] as? [String: [String: [String: Any]]])
         var checked = 0
         for (path, operations) in paths {

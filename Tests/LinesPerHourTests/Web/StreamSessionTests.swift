@@ -34,7 +34,7 @@ import Testing
         try await eventually("the deleted user's stream to end") { again.ended }
         #expect(try await api.call(d, "GET", "/users/me", token: newToken).status == 401)
         #expect(try await api.call(d, "GET", "/users", token: admin).array.allSatisfy { $0["email"] as? String != "carol@example.com" })
-        #expect(try d.job(1)?.user == "carol@example.com", "the jobs keep who ran them")
+        #expect(try await d.job(1)?.user == "carol@example.com", "the jobs keep who ran them")
         #expect(try await api.call(d, "DELETE", "/users/\(carol.id)", token: admin).status == 404)
         #expect(try await api.call(d, "DELETE", "/users/1", token: admin).status == 409, "not oneself")
         try d.drop("Late.json", #"{"project": "Carols", "specification": "x", "user": "carol@example.com"}"#)

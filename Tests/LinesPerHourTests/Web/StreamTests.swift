@@ -91,7 +91,7 @@ import Testing
             try d.drop(name, "x")
             _ = try await d.finished(try await d.jobID(forSpoolFile: name))
         }
-        let all = try await d.store.pool.read { try Int64.fetchAll($0, sql: "SELECT id FROM stream_messages WHERE stream_type = 'jobs' ORDER BY id") }
+        let all = try await d.database.read { try Int64.fetchAll($0, sql: "SELECT id FROM stream_messages WHERE stream_type = 'jobs' ORDER BY id") }
         #expect(all.count > 4)
         let tail = try SSEClient(port: d.port, path: "/streams?types=jobs&tail=4", token: token(d))
         defer { tail.close() }
@@ -124,7 +124,7 @@ import Testing
         try d.drop("Big.md", specification)
         let job = try await d.finished(try await d.jobID(forSpoolFile: "Big.md"))
         #expect(job.specification == specification)
-        let payloads = try await d.store.pool.read {
+        let payloads = try await d.database.read {
             try String.fetchAll($0, sql: "SELECT payload FROM stream_messages WHERE stream_type = 'jobs' AND job_id = ?", arguments: [job.id])
         }
         #expect(payloads.count >= 3)

@@ -1,0 +1,78 @@
+/// A job as the API and the command line show it: the `jobs` row with its
+/// project's name and its user's email.
+public struct Job: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var project: String
+    public var user: String
+    public var specification: String
+    /// The agent profile the job asked for; nil means the daemon's default.
+    public var agent: AgentProfile?
+    public var status: JobStatus
+    public var currentPhase: Phase
+    /// Lines added, as a diff against the project as it was when the job started.
+    public var linesWritten: Int64
+    /// Lines removed, by the same diff (a changed line is one removed and one added).
+    public var linesRemoved: Int64 = 0
+    public var tasksDone: Int64
+    public var tasksTotal: Int64
+    public var exitCode: Int64?
+    public var failureReason: String?
+    public var createdAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var updatedAt: String
+}
+
+extension Job {
+    enum CodingKeys: String, CodingKey {
+        case id, project, user, specification, agent, status, currentPhase, linesWritten, linesRemoved, tasksDone, tasksTotal
+        case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
+    }
+
+    /// As synthesized, except that an unread specification (""; a job's is
+    /// never empty) is left out: lists and `jobs` stream payloads carry a job's
+    /// state, not up to 1 MiB of text that never changes (it is at `GET /jobs/{id}`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(project, forKey: .project)
+        try c.encode(user, forKey: .user)
+        if !specification.isEmpty { try c.encode(specification, forKey: .specification) }
+        try c.encodeIfPresent(agent, forKey: .agent)
+        try c.encode(status, forKey: .status)
+        try c.encode(currentPhase, forKey: .currentPhase)
+        try c.encode(linesWritten, forKey: .linesWritten)
+        try c.encode(linesRemoved, forKey: .linesRemoved)
+        try c.encode(tasksDone, forKey: .tasksDone)
+        try c.encode(tasksTotal, forKey: .tasksTotal)
+        try c.encodeIfPresent(exitCode, forKey: .exitCode)
+        try c.encodeIfPresent(failureReason, forKey: .failureReason)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+
+    /// As synthesized, except that `specification` may be absent: the `jobs`
+    /// stream's payloads leave it out (see ``JobWrites/jobEvent(_:_:_:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        project = try c.decode(String.self, forKey: .project)
+        user = try c.decode(String.self, forKey: .user)
+        specification = try c.decodeIfPresent(String.self, forKey: .specification) ?? ""
+        agent = try c.decodeIfPresent(AgentProfile.self, forKey: .agent)
+        status = try c.decode(JobStatus.self, forKey: .status)
+        currentPhase = try c.decode(Phase.self, forKey: .currentPhase)
+        linesWritten = try c.decode(Int64.self, forKey: .linesWritten)
+        linesRemoved = try c.decodeIfPresent(Int64.self, forKey: .linesRemoved) ?? 0
+        tasksDone = try c.decode(Int64.self, forKey: .tasksDone)
+        tasksTotal = try c.decode(Int64.self, forKey: .tasksTotal)
+        exitCode = try c.decodeIfPresent(Int64.self, forKey: .exitCode)
+        failureReason = try c.decodeIfPresent(String.self, forKey: .failureReason)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
+        updatedAt = try c.decode(String.self, forKey: .updatedAt)
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// What a job file asks for, once parsed and checked.
+public struct JobRequest: Sendable, Equatable {
+    public var project: String
+    public var specification: String
+    /// The user's email; nil means the daemon's default user.
+    public var user: String?
+    /// How the agent runs; nil means the daemon's `--agent-profile`.
+    public var agent: AgentProfile?
+    /// An API client's `Idempotency-Key`: the same key makes one job, however often it is sent.
+    public var idempotencyKey: String?
+
+    public init(project: String, specification: String, user: String? = nil, agent: AgentProfile? = nil, idempotencyKey: String? = nil) {
+        self.project = project
+        self.specification = specification
+        self.user = user
+        self.agent = agent
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// The request as a `.json` job file says it.
+    public var jobFile: Data {
+        var fields = ["project": project, "specification": specification]
+        fields["user"] = user
+        fields["agent"] = agent?.rawValue
+        return (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+}

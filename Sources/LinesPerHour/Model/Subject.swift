@@ -1,0 +1,10 @@
+/// What a live event is about, typed, for the daemon's own listeners (the
+/// observer, the curator): the job's state itself rather than its JSON to
+/// parse back. A row read back from the journal has only its JSON, which is
+/// all the streams send.
+public enum Subject: Sendable, Equatable {
+    /// A `jobs` event: the job's state (without its specification).
+    case job(Job)
+    /// An `artifacts` event: a file or folder of this project.
+    case project(String)
+}

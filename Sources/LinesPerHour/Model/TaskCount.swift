@@ -1,0 +1,5 @@
+/// The checked and all tasks of a `tasks.md`.
+struct TaskCount: Sendable, Equatable {
+    var done: Int
+    var total: Int
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+
+/// Every write, each one unit of the single writer's work (documented on ``Store``).
+extension SQLiteStore {
+    // MARK: - Intake
+
+    func claim(_ request: JobRequest, defaultUser: String?, spoolName: String?, spoolInode: UInt64?) async throws -> Int64 {
+        try await write { db, events in
+            try JobWrites.claim(db, request, defaultUser: defaultUser, spoolName: spoolName, spoolInode: spoolInode, events: &events)
+        }
+    }
+
+    func markFiled(job: Int64) async throws {
+        try await write { db, _ in try JobWrites.markFiled(db, job: job) }
+    }
+
+    func unfiledClaims() async throws -> [(job: Int64, name: String, inode: UInt64)] {
+        try await write { db, _ in try JobWrites.unfiled(db) }
+    }
+
+    func recordRejection(of name: String, reason: String) async throws {
+        try await write { db, events in events.append(try Journal.record(db, .logs, "rejected \(name): \(reason)", level: .warning)) }
+    }
+
+    // MARK: - Execution
+
+    func start(job: Int64) async throws -> Job? {
+        try await write { db, events in try JobWrites.start(db, job: job, events: &events) }
+    }
+
+    func recordAgent(job: Int64, processGroup: Int32) async throws {
+        try await write { db, _ in try JobWrites.recordAgent(db, job: job, pgid: processGroup) }
+    }
+
+    func setPhase(job: Int64, _ phase: Phase) async throws {
+        try await write { db, events in try JobWrites.setPhase(db, job: job, phase, events: &events) }
+    }
+
+    func finish(job: Int64, status: JobStatus, reason: String?, exitCode: Int32?) async throws {
+        try await write { db, events in
+            try JobWrites.finish(db, job: job, status: status, reason: reason, exitCode: exitCode, events: &events)
+        }
+    }
+
+    func cancelPending(job: Int64) async throws -> Bool {
+        try await write { db, events in try JobWrites.cancelPending(db, job: job, events: &events) }
+    }
+
+    func leftovers() async throws -> [(job: Int64, pgid: Int32?)] {
+        try await write { db, _ in try JobWrites.leftovers(db) }
+    }
+
+    // MARK: - Logs
+
+    func note(job: Int64, _ line: String, level: Level) async throws {
+        try await write { db, events in events.append(try Journal.systemLine(db, job: job, line, level: level)) }
+    }
+
+    func announce(_ text: String, level: Level, job: Int64?) async throws {
+        try await write { db, events in events.append(try Journal.record(db, .logs, text, level: level, job: job)) }
+    }
+
+    // MARK: - Artifacts and changes
+
+    func recordArtifacts(_ changes: [ArtifactChange], running: [String: Int64], notes: [(text: String, level: Level)],
+                         progressDue: @escaping @Sendable (Set<Int64>) -> [Int64]) async throws -> Set<Int64> {
+        try await write { db, events in
+            let touched = try ArtifactWrites.apply(db, changes, running: running, adminID: try ArtifactWrites.adminID(db), events: &events)
+            for job in progressDue(touched) {
+                if let progress = try JobWrites.progressEvent(db, job) { events.append(progress) }
+            }
+            for note in notes { events.append(try Journal.record(db, .logs, note.text, level: note.level)) }
+            return touched
+        }
+    }
+
+    func beginChanges(job: Int64, tree: String) async throws {
+        try await write { db, _ in try ChangeWrites.begin(db, job: job, tree: tree) }
+    }
+
+    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], isNewest: @escaping @Sendable () -> Bool) async throws -> Bool {
+        try await write { db, events in
+            isNewest() ? try ChangeWrites.record(db, job: job, tree: tree, changes, events: &events) : false
+        }
+    }
+
+    // MARK: - Insights and knowledge
+
+    func recordInsights(_ insights: [Insight]) async throws {
+        try await write { db, events in
+            for insight in insights {
+                events.append(try Journal.record(db, .insights, insight.text, level: insight.level, source: "observer",
+                                                 job: insight.job, payload: insight.payload))
+            }
+        }
+    }
+
+    func learn(_ facts: [(key: String, value: String)], about project: String, job: Int64?) async throws {
+        try await write { db, events in
+            for (key, value) in facts where try KnowledgeWrites.set(db, subject: project, key: key, value: value) {
+                events.append(try KnowledgeWrites.event(db, subject: project, key: key, value: value, job: job))
+            }
+        }
+    }
+
+    // MARK: - Users
+
+    func createUser(email: String, role: Role, credits: Int64) async throws -> (User, String) {
+        try await write { db, _ in try UserWrites.create(db, email: email, role: role, credits: credits) }
+    }
+
+    func setCredits(user: Int64, to credits: Int64) async throws -> User? {
+        try await write { db, _ in try UserWrites.setCredits(db, user: user, to: credits) }
+    }
+
+    func replaceToken(user: Int64) async throws -> (User, String)? {
+        try await write { db, _ in try UserWrites.replaceToken(db, user: user) }
+    }
+
+    func deleteUser(_ user: Int64) async throws -> Bool {
+        try await write { db, _ in try UserWrites.delete(db, user: user) }
+    }
+}

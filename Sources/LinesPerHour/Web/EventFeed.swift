@@ -1,0 +1,134 @@
+import Synchronization
+
+/// One subscriber's window on the committed events: the ones its filter
+/// keeps, buffered up to `capacity`. A subscriber that falls further behind
+/// is told it overflowed (and its buffer is dropped), and catches up from the
+/// database, where every published event already is: memory stays bounded
+/// and nothing is lost.
+final class EventFeed: Sendable {
+    /// One kept event: where it is in its batch, whose frames are shared by every feed.
+    struct Entry: Sendable {
+        let batch: FramedBatch
+        let index: Int
+        var event: Event { batch.events[index] }
+    }
+
+    enum Delivery: Sendable {
+        case events([Entry])
+        /// Events were dropped: read the database after the last id sent.
+        case overflowed
+        /// Nothing was delivered for a whole heartbeat period.
+        case idle
+        /// The daemon is shutting down: end the stream.
+        case closed
+    }
+
+    private struct State {
+        var buffer: [Entry] = []
+        var overflowed = false
+        var closed = false
+        var waiter: CheckedContinuation<Delivery, Never>?
+        /// Whether anything went out since the heartbeat timer last looked.
+        var deliveredSinceTick = false
+    }
+
+    private let hub: StreamHub
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let filter: @Sendable (Event) -> Bool
+    private let token: Mutex<Int?> = Mutex(nil)
+    private let heartbeat: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    /// Subscribes at once, so nothing published after this returns is missed.
+    /// One timer per feed (not one per wait) says `.idle` after a quiet `idle` period.
+    init(_ hub: StreamHub, capacity: Int = 10_000, idle: Duration, filter: @escaping @Sendable (Event) -> Bool) {
+        self.hub = hub
+        self.capacity = capacity
+        self.filter = filter
+        let id = hub.subscribe { [weak self] batch in self?.receive(batch) }
+        token.withLock { $0 = id }
+        let timer = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: idle)
+                self?.tick()
+            }
+        }
+        heartbeat.withLock { $0 = timer }
+    }
+
+    deinit {
+        if let id = token.withLock({ $0 }) { hub.unsubscribe(id) }
+        heartbeat.withLock { $0?.cancel() }
+    }
+
+    private func receive(_ batch: FramedBatch) {
+        let kept = batch.events.indices.filter { filter(batch.events[$0]) }.map { Entry(batch: batch, index: $0) }
+        guard !kept.isEmpty else { return }
+        state.withLock { s in
+            if s.overflowed { return }
+            if s.buffer.count + kept.count > capacity {
+                s.buffer.removeAll()
+                s.overflowed = true
+            } else {
+                s.buffer += kept
+            }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                waiter.resume(returning: Self.take(&s))
+            }
+        }
+    }
+
+    private func tick() {
+        state.withLock { s in
+            if !s.deliveredSinceTick, let waiter = s.waiter {
+                s.waiter = nil
+                waiter.resume(returning: .idle)
+            }
+            s.deliveredSinceTick = false
+        }
+    }
+
+    /// Ends the feed: the waiting (and every later) ``next()`` returns `.closed`.
+    func close() {
+        state.withLock { s in
+            s.closed = true
+            s.waiter?.resume(returning: .closed)
+            s.waiter = nil
+        }
+    }
+
+    /// The next events, an overflow, `.idle` after a quiet heartbeat period, or
+    /// `.closed`; at once when the task is cancelled (a client that left frees its feed now).
+    func next() async -> Delivery {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Delivery, Never>) in
+                state.withLock { s in
+                    if Task.isCancelled {
+                        c.resume(returning: .closed)
+                    } else if s.closed || s.overflowed || !s.buffer.isEmpty {
+                        c.resume(returning: Self.take(&s))
+                    } else {
+                        s.waiter = c
+                    }
+                }
+            }
+        } onCancel: {
+            state.withLock { s in
+                s.waiter?.resume(returning: .closed)
+                s.waiter = nil
+            }
+        }
+    }
+
+    private static func take(_ s: inout State) -> Delivery {
+        if s.closed { return .closed }
+        s.deliveredSinceTick = true
+        if s.overflowed {
+            s.overflowed = false
+            return .overflowed
+        }
+        defer { s.buffer.removeAll(keepingCapacity: true) }
+        return .events(s.buffer)
+    }
+}

@@ -1,0 +1,92 @@
+import Testing
+@testable import LinesPerHour
+
+/// The store's behaviour on a real SQLite file, without a daemon.
+@Suite struct StoreTests {
+    @Test func claimingTheSameUnfiledFileTwiceMakesOneJob() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let request = JobRequest(project: "Once", specification: "x")
+        let first = try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 42)
+        #expect(try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 42) == first)
+        // Another file under the same name is another job; so is the first one, once filed.
+        #expect(try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 43) != first)
+        try await s.store.markFiled(job: first)
+        #expect(try await s.store.unfiledClaims().map(\.job) == [first + 1])
+        try await s.stop()
+    }
+
+    @Test func aClaimIsRefusedForWhatOnlyTheDatabaseKnows() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        _ = try await s.store.createUser(email: "broke@example.com", role: .user, credits: 0)
+        _ = try await s.store.createUser(email: "ann@example.com", role: .user, credits: 10)
+        _ = try await s.store.createUser(email: "bob@example.com", role: .user, credits: 10)
+        func claim(_ user: String) async throws -> Int64 {
+            try await s.store.claim(JobRequest(project: "Annex", specification: "x", user: user), defaultUser: nil, spoolName: nil, spoolInode: nil)
+        }
+        await #expect(throws: Rejection("unknown user \"nobody@example.com\"")) { try await claim("nobody@example.com") }
+        await #expect(throws: Rejection("user broke@example.com has no line credits left")) { try await claim("broke@example.com") }
+        _ = try await claim("ann@example.com")
+        let refusal = await #expect(throws: Rejection.self) { try await claim("bob@example.com") }
+        #expect(refusal?.kind == .notYours)
+        #expect(try await s.store.jobs(project: "Annex").count == 1)
+        try await s.stop()
+    }
+
+    @Test func aJobMovesThroughItsStatusesOnceEach() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let id = try await s.store.claim(JobRequest(project: "Life", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
+        #expect(try await s.store.pendingJobs(limit: 10).map(\.id) == [id])
+        #expect(try await s.store.start(job: id)?.status == .inProgress)
+        #expect(try await s.store.start(job: id) == nil, "a job starts once")
+        #expect(try await s.store.cancelPending(job: id) == false, "a running job is stopped, not cancelled before it starts")
+        try await s.store.finish(job: id, status: .failed, reason: "agent exited with status 3", exitCode: 3)
+        let job = try #require(try await s.store.job(id))
+        #expect(job.status == .failed && job.failureReason == "agent exited with status 3" && job.exitCode == 3)
+        #expect(try await s.store.logs(job: id).last?.message == "agent exited with status 3")
+        #expect(try await s.store.jobCountsByStatus() == [.failed: 1])
+        try await s.stop()
+    }
+
+    /// Seen in 8 of 11 short jobs: a progress event published after the final
+    /// one made the observer say "started", "moved" and "completed" again.
+    @Test func noProgressIsPublishedForAJobThatHasEnded() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let id = try await s.store.claim(JobRequest(project: "P", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
+        _ = try await s.store.start(job: id)
+        let facts = FileFacts(kind: .code, size: 2, lineCount: 1, preview: "x\n", modifiedAt: "2026-01-01T00:00:00.000Z")
+        func write(_ path: String) async throws {
+            let change = ArtifactChange(project: "P", path: path, kind: .present(facts, .none))
+            _ = try await s.store.recordArtifacts([change], running: ["P": id], notes: []) { Array($0) }
+        }
+        func progress() -> Int { s.published.filter { $0.stream == .jobs && $0.text == "job \(id) progress" }.count }
+        try await write("a.py")
+        #expect(progress() == 1)
+        try await s.store.finish(job: id, status: .completed, reason: nil, exitCode: 0)
+        try await write("b.py")
+        #expect(progress() == 1)
+        try await s.stop()
+    }
+
+    @Test func theJournalSaysWhoseJobARowIsAbout() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let (ann, _) = try await s.store.createUser(email: "ann@example.com", role: .user, credits: 10)
+        let (bob, _) = try await s.store.createUser(email: "bob@example.com", role: .user, credits: 10)
+        let id = try await s.store.claim(JobRequest(project: "Mine", specification: "x", user: "ann@example.com"), defaultUser: nil,
+                                         spoolName: nil, spoolInode: nil)
+        try await s.store.recordRejection(of: "bad.json", reason: "malformed JSON")
+        let live = s.published.filter { $0.stream != .log }
+        #expect(live.filter { $0.jobID == id }.allSatisfy { $0.userID == ann.id })
+        #expect(live.first { $0.text.hasPrefix("rejected") }?.userID == nil)
+        // The replay filters on the same column.
+        let streams: [StreamName] = [.logs, .jobs]
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: ann.id).map(\.id) == live.filter { $0.jobID == id }.map(\.id))
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: bob.id).isEmpty)
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: nil).count == live.count)
+        try await s.stop()
+    }
+}
