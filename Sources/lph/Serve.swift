@@ -43,6 +43,10 @@ struct Serve: AsyncParsableCommand {
     var defaultUser: String?
     @Option(help: "Seconds after which a running job is stopped and failed (0: never).")
     var jobTimeout = Int(defaults.jobTimeout?.seconds ?? 0)
+    @Option(help: "How often a job that failed for a transient cause (a provider's rate or usage limit, a daemon restart) is retried; 0: never.")
+    var retries = defaults.retries
+    @Option(help: "Seconds a retry waits before it may start.")
+    var retryDelay = defaults.retryDelay.seconds
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
     var sweepInterval = Int(defaults.sweepInterval.seconds)
     @Option(help: "Seconds between the observer's looks at what only time reveals (the queue).")
@@ -76,6 +80,9 @@ struct Serve: AsyncParsableCommand {
         settings.fifoGroup = fifoGroup
         settings.defaultUser = defaultUser
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
+        guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay must not be negative") }
+        settings.retries = retries
+        settings.retryDelay = .milliseconds(Int64(retryDelay * 1000))
         guard sweepInterval >= 1 else { throw ValidationError("--sweep-interval must be at least 1 second") }
         settings.sweepInterval = .seconds(sweepInterval)
         guard observeInterval > 0, stallAfter > 0 else { throw ValidationError("--observe-interval and --stall-after must be positive") }

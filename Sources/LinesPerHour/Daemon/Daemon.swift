@@ -59,7 +59,9 @@ public final class Daemon: Sendable {
             maxJobs: settings.maxJobs,
             timeout: settings.jobTimeout,
             grace: settings.stopGrace,
-            classifier: LineClassifier(rules: settings.phaseRules)
+            classifier: LineClassifier(rules: settings.phaseRules),
+            retries: settings.retries,
+            retryDelay: settings.retryDelay
         ), store: store, running: running, index: index, changes: changes, logger: logger)
         newAdminToken = try await AdminBootstrap.ensureAdmin(store: store, settings: settings)
     }

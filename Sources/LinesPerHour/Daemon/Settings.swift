@@ -34,6 +34,10 @@ public struct Settings: Sendable {
     public var adminEmail = "admin@localhost"
     public var adminCredits: Int64 = 1_000_000
     public var jobTimeout: Duration? = .seconds(4 * 3600)
+    /// How often a job that failed for a transient cause (a provider's limit, a restart) is retried; 0: never.
+    public var retries = 0
+    /// How long a retry waits before it may start.
+    public var retryDelay: Duration = .seconds(60)
     public var stopGrace: Duration = .seconds(5)
     /// The slow safety sweep of `generated_projects/`, reconciled with the index.
     public var sweepInterval: Duration = .seconds(600)

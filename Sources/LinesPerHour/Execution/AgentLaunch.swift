@@ -21,3 +21,15 @@ struct AgentLaunch: Sendable {
     var format: OutputFormat
     var environment: [String: String]
 }
+
+extension AgentLaunch {
+    /// The same launch continuing an agent CLI's earlier session instead of
+    /// starting over: Claude Code's `--resume <session>` after each command,
+    /// and `LPH_RESUME_SESSION` for a wrapper that resumes another CLI its own way.
+    func resuming(_ session: String) -> AgentLaunch {
+        var launch = self
+        launch.steps = steps.map { $0 + ["--resume", session] }
+        launch.environment["LPH_RESUME_SESSION"] = session
+        return launch
+    }
+}

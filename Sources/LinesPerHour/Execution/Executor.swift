@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Runs pending jobs in submission order, at most `maxJobs` at once.
 ///
@@ -20,6 +21,9 @@ final class Executor: Service, Sendable {
         var timeout: Duration?
         var grace: Duration
         var classifier: LineClassifier
+        /// Retries of a job that failed for a transient cause (0: none), each after `retryDelay`.
+        var retries = 0
+        var retryDelay: Duration = .seconds(60)
     }
 
     private let settings: Configuration
@@ -30,6 +34,8 @@ final class Executor: Service, Sendable {
     private let changes: ChangeTracker
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
+    /// The wake-up at the time the next waiting job may start.
+    private let scheduledWake = Mutex<Task<Void, Never>?>(nil)
 
     init(configuration: Configuration, store: any Store, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
          logger: Logger) {
@@ -45,6 +51,11 @@ final class Executor: Service, Sendable {
     /// Asks the executor to look for pending jobs.
     func wake() {
         wakeFeed.yield()
+    }
+
+    /// The profile a job runs with: its own, or the daemon's default.
+    func profile(of job: Job) -> AgentProfile {
+        job.agent ?? settings.agents.profile
     }
 
     func run() async throws {
@@ -87,6 +98,7 @@ final class Executor: Service, Sendable {
                 return
             }
         }
+        await wakeForNextScheduledStart()
     }
 
     // MARK: - One job
@@ -97,9 +109,10 @@ final class Executor: Service, Sendable {
             wake()
         }
         let run = UUID().uuidString
+        let output = OutputTracker(job: job.id, classifier: settings.classifier)
         let end: AgentEnd
         do {
-            end = try await runAgent(job, control, run: run)
+            end = try await runAgent(job, control, run: run, output: output)
         } catch {
             end = .couldNotStart("cannot prepare the job: \(error)")
         }
@@ -108,7 +121,46 @@ final class Executor: Service, Sendable {
         await index.barrier(project: job.project)
         await changes.measure(job: job.id, project: job.project, final: true)
         let (status, reason, code) = judge(end, control.stopReason)
+        if status == .failed { await retryIfTransient(job, reason: reason, stop: control.stopReason, lastComplaint: output.lastComplaint) }
         await recordEnd(of: job.id, status: status, reason: reason, exitCode: code)
+    }
+
+    // MARK: - Retries
+
+    /// With `--retries`, a job that failed for a transient cause is retried
+    /// by a new job that waits `retryDelay`; said in the failed job's log,
+    /// before its end, so whoever follows its log reads it.
+    private func retryIfTransient(_ job: Job, reason: String?, stop: StopReason?, lastComplaint: String? = nil) async {
+        guard settings.retries > 0,
+              let cause = TransientFailure.cause(reason: reason, stop: stop, lastError: lastComplaint) else { return }
+        do {
+            let earlier = try await store.retries(before: job.id)
+            guard earlier < settings.retries else {
+                return try await store.note(job: job.id, "not retried: retried \(earlier) times already (--retries \(settings.retries))",
+                                            level: .warning)
+            }
+            let retry = try await store.claim(JobRequest(retrying: job, after: Timestamp.after(settings.retryDelay)), defaultUser: nil,
+                                              spoolName: nil, spoolInode: nil)
+            try await store.note(job: job.id, "failed for a cause that passes (\(cause)): retried as job \(retry) in \(settings.retryDelay)",
+                                 level: .warning)
+            wake()
+        } catch {
+            try? await store.note(job: job.id, "not retried: \(error)", level: .warning)
+        }
+    }
+
+    /// Wakes the executor when the next waiting job may start.
+    private func wakeForNextScheduledStart() async {
+        guard let next = try? await store.nextScheduledStart(), let at = Timestamp.milliseconds(next),
+              let now = Timestamp.milliseconds(Timestamp.now()) else { return }
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: .milliseconds(max(0, at - now)))) != nil else { return }
+            self?.wake()
+        }
+        scheduledWake.withLock { previous in
+            previous?.cancel()
+            previous = timer
+        }
     }
 
     /// A job's end is recorded whatever it takes: tried again while the
@@ -134,7 +186,7 @@ final class Executor: Service, Sendable {
         try? await store.note(job: job, "stopped \(count) processes the agent left running", level: .warning)
     }
 
-    private func runAgent(_ job: Job, _ control: AgentControl, run token: String) async throws -> AgentEnd {
+    private func runAgent(_ job: Job, _ control: AgentControl, run token: String, output: OutputTracker) async throws -> AgentEnd {
         let directory = try projectFolder(job.project)
         // The index watches the folder before the agent writes its first file into it,
         // and what the job writes is measured against the project as it is now.
@@ -142,7 +194,8 @@ final class Executor: Service, Sendable {
         try await changes.begin(job: job.id, project: job.project)
         let specFile = settings.specsDirectory + "/job-\(job.id).md"
         try PrivateFile.write(job.specification.utf8, to: specFile)
-        let launch = try (job.agent ?? settings.agents.profile).launch(settings.agents, project: directory, specification: job.specification)
+        var launch = try profile(of: job).launch(settings.agents, project: directory, specification: job.specification)
+        if let session = job.resumeSessionId { launch = launch.resuming(session) }
         let environment = ["LPH_JOB_ID": String(job.id), "LPH_PROJECT": job.project, "LPH_SPEC_FILE": specFile, Leftovers.variable: token]
             .merging(launch.environment) { ours, _ in ours }
         let timer = settings.timeout.map { timeout in
@@ -152,7 +205,7 @@ final class Executor: Service, Sendable {
             }
         }
         defer { timer?.cancel() }
-        return await run(launch, of: job.id, in: directory, environment: environment, specFile: specFile, control: control)
+        return await run(launch, of: job.id, in: directory, environment: environment, specFile: specFile, control: control, output: output)
     }
 
     /// The job's folder, made if missing. A symlink put there would run the
@@ -169,8 +222,7 @@ final class Executor: Service, Sendable {
 
     /// Runs the launch's commands in turn, each logged first; the first that fails ends the job.
     private func run(_ launch: AgentLaunch, of job: Int64, in directory: String, environment: [String: String],
-                     specFile: String, control: AgentControl) async -> AgentEnd {
-        let phases = PhaseTracker(job: job, classifier: settings.classifier, format: launch.format)
+                     specFile: String, control: AgentControl, output: OutputTracker) async -> AgentEnd {
         let store = self.store
         var end = AgentEnd.exited(0)
         for command in launch.steps {
@@ -180,7 +232,7 @@ final class Executor: Service, Sendable {
             end = await process.run(control: control, onStart: { pid in
                 try? await store.recordAgent(job: job, processGroup: pid)
             }, lines: { lines, onStderr in
-                await phases.record(lines, onStderr: onStderr, into: store)
+                await output.record(lines, onStderr: onStderr, format: launch.format, into: store)
             })
             guard case .exited(0) = end, control.stopReason == nil else { break }
         }
@@ -230,7 +282,10 @@ final class Executor: Service, Sendable {
             if let pgid = leftover.pgid, Self.processGroup(pgid, belongsTo: leftover.job) {
                 kill(-pgid, SIGKILL)
             }
-            try await store.finish(job: leftover.job, status: .failed, reason: "interrupted by daemon restart", exitCode: nil)
+            if let job = try await store.job(leftover.job) {
+                await retryIfTransient(job, reason: TransientFailure.interruptedByRestart, stop: nil)
+            }
+            try await store.finish(job: leftover.job, status: .failed, reason: TransientFailure.interruptedByRestart, exitCode: nil)
         }
     }
 

@@ -9,15 +9,18 @@ enum OutputFormat: Sendable {
     /// never a raw JSON blob. Lines that are not JSON objects pass as plain.
     case streamJSON
 
-    /// Hands `row` the rows one line of output becomes, in order.
-    func read(_ line: String, onStderr: Bool, _ row: (String, Level) -> Void) {
+    /// Hands `row` the rows one line of output becomes, in order, and returns
+    /// the line's event when it is one (what it says of the session and usage).
+    @discardableResult
+    func read(_ line: String, onStderr: Bool, _ row: (String, Level) -> Void) -> StreamJSONEvent? {
         if case .streamJSON = self, line.utf8.first == UInt8(ascii: "{"),
            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
-            let rows = StreamJSONEvent(object).rows
-            for (message, level) in rows { row(message, level) }
-            return
+            let event = StreamJSONEvent(object)
+            for (message, level) in event.rows { row(message, level) }
+            return event
         }
         row(line, LineClassifier.level(of: line, onStderr: onStderr))
+        return nil
     }
 }
 
@@ -50,6 +53,36 @@ struct StreamJSONEvent {
     }
 
     // MARK: - Sessions and results
+
+    /// The agent CLI's session, told by its first event (Claude Code's and
+    /// Gemini's `session_id`, Codex's `thread_id`): what a retry can resume.
+    var sessionID: String? {
+        switch object["type"] as? String {
+        case "system", "init": object["session_id"] as? String
+        case "thread.started": object["thread_id"] as? String
+        default: nil
+        }
+    }
+
+    /// What one call used: Claude Code's `result` (`usage`, `total_cost_usd`),
+    /// Gemini's `result` (`stats`), Codex's `turn.completed` (`usage`).
+    var usage: AgentUsage? {
+        switch object["type"] as? String {
+        case "result": Self.usage(object["usage"] ?? object["stats"], cost: object["total_cost_usd"])
+        case "turn.completed": Self.usage(object["usage"], cost: nil)
+        default: nil
+        }
+    }
+
+    private static func usage(_ counts: Any?, cost: Any?) -> AgentUsage? {
+        let counts = counts as? [String: Any] ?? [:]
+        func count(_ key: String) -> Int64 { (counts[key] as? NSNumber)?.int64Value ?? 0 }
+        let usage = AgentUsage(inputTokens: count("input_tokens"), outputTokens: count("output_tokens"),
+                               cacheReadTokens: count("cache_read_input_tokens") + count("cached_input_tokens") + count("cached"),
+                               cacheWriteTokens: count("cache_creation_input_tokens"),
+                               costUSD: (cost as? NSNumber)?.doubleValue ?? 0)
+        return usage.isZero ? nil : usage
+    }
 
     private var session: Row {
         if let subtype = object["subtype"] as? String, subtype != "init" { return ("system: \(subtype)", .debug) }

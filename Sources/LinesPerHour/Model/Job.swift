@@ -21,12 +21,26 @@ public struct Job: Sendable, Codable, Equatable {
     public var startedAt: String?
     public var finishedAt: String?
     public var updatedAt: String
+    /// The job this one retries (`POST /jobs/{id}/retry`, or `--retries` after a transient failure).
+    public var retryOf: Int64? = nil
+    /// The newest job that retries this one.
+    public var retriedBy: Int64? = nil
+    /// The agent CLI's session, from its first event (stream-json): what a retry can resume.
+    public var sessionId: String? = nil
+    /// The session this job resumes instead of starting over.
+    public var resumeSessionId: String? = nil
+    /// A pending job waits until then (a retry after a transient failure).
+    public var runAfter: String? = nil
+    /// What the agent CLI said it used, summed over its calls.
+    public var usage = AgentUsage()
 }
 
 extension Job {
     enum CodingKeys: String, CodingKey {
         case id, project, user, specification, agent, status, currentPhase, linesWritten, linesRemoved, tasksDone, tasksTotal
         case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
+        case retryOf, retriedBy, sessionId, resumeSessionId, runAfter
+        case inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd
     }
 
     /// As synthesized, except that an unread specification (""; a job's is
@@ -51,6 +65,16 @@ extension Job {
         try c.encodeIfPresent(startedAt, forKey: .startedAt)
         try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
         try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encodeIfPresent(retryOf, forKey: .retryOf)
+        try c.encodeIfPresent(retriedBy, forKey: .retriedBy)
+        try c.encodeIfPresent(sessionId, forKey: .sessionId)
+        try c.encodeIfPresent(resumeSessionId, forKey: .resumeSessionId)
+        try c.encodeIfPresent(runAfter, forKey: .runAfter)
+        try c.encode(usage.inputTokens, forKey: .inputTokens)
+        try c.encode(usage.outputTokens, forKey: .outputTokens)
+        try c.encode(usage.cacheReadTokens, forKey: .cacheReadTokens)
+        try c.encode(usage.cacheWriteTokens, forKey: .cacheWriteTokens)
+        try c.encode(usage.costUSD, forKey: .costUsd)
     }
 
     /// As synthesized, except that `specification` may be absent: the `jobs`
@@ -74,5 +98,15 @@ extension Job {
         startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
         finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
         updatedAt = try c.decode(String.self, forKey: .updatedAt)
+        retryOf = try c.decodeIfPresent(Int64.self, forKey: .retryOf)
+        retriedBy = try c.decodeIfPresent(Int64.self, forKey: .retriedBy)
+        sessionId = try c.decodeIfPresent(String.self, forKey: .sessionId)
+        resumeSessionId = try c.decodeIfPresent(String.self, forKey: .resumeSessionId)
+        runAfter = try c.decodeIfPresent(String.self, forKey: .runAfter)
+        usage = AgentUsage(inputTokens: try c.decodeIfPresent(Int64.self, forKey: .inputTokens) ?? 0,
+                           outputTokens: try c.decodeIfPresent(Int64.self, forKey: .outputTokens) ?? 0,
+                           cacheReadTokens: try c.decodeIfPresent(Int64.self, forKey: .cacheReadTokens) ?? 0,
+                           cacheWriteTokens: try c.decodeIfPresent(Int64.self, forKey: .cacheWriteTokens) ?? 0,
+                           costUSD: try c.decodeIfPresent(Double.self, forKey: .costUsd) ?? 0)
     }
 }

@@ -12,6 +12,15 @@ public enum Timestamp {
         return format(seconds: ts.tv_sec, milliseconds: Int(ts.tv_nsec / 1_000_000))
     }
 
+    /// The time `delay` from now.
+    static func after(_ delay: Duration) -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let milliseconds = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
+            + delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+        return format(seconds: Int(milliseconds / 1000), milliseconds: Int(milliseconds % 1000))
+    }
+
     public static func format(seconds: Int, milliseconds: Int) -> String {
         var t = time_t(seconds)
         var tm = Glibc.tm()

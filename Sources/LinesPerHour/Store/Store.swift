@@ -47,6 +47,8 @@ protocol Store: Service, Sendable {
     func cancelPending(job: Int64) async throws -> Bool
     /// Jobs left in progress by a daemon that died, with their agents' process groups.
     func leftovers() async throws -> [(job: Int64, pgid: Int32?)]
+    /// Adds what the agent CLI said it used to the job, and records its session the first time it is told.
+    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws
 
     // MARK: - Logs
 
@@ -101,8 +103,14 @@ protocol Store: Service, Sendable {
     /// Jobs newest first, `limit` at most, older than `before` when given: their
     /// state without their specifications (read per job, ``job(_:)``).
     func jobs(status: JobStatus?, project: String?, userID: Int64?, before: Int64?, limit: Int) async throws -> [Job]
-    /// Pending jobs with their projects, oldest first: the executor's queue.
+    /// Pending jobs that may start now, with their projects, oldest first: the executor's queue.
     func pendingJobs(limit: Int) async throws -> [(id: Int64, project: String)]
+    /// When the next pending job that waits (a retry's `run_after`) may start, if one waits.
+    func nextScheduledStart() async throws -> String?
+    /// How many retries came before `job` (0 for a first attempt).
+    func retries(before job: Int64) async throws -> Int
+    /// What each user's jobs' agents said they used, by user id.
+    func usageByUser() async throws -> [Int64: AgentUsage]
     func jobCountsByStatus() async throws -> [JobStatus: Int64]
     /// The job running in a project now, if any.
     func runningJob(project: String) async throws -> Int64?

@@ -58,8 +58,9 @@ enum HTTPServer {
     }
 
     /// Decodes a JSON body, refusing oversized (413) and malformed (400) ones,
-    /// and, as job files do, any key it does not know (naming it).
-    static func decode<T: RequestBody>(_ type: T.Type, from request: Request) async throws -> T {
+    /// and, as job files do, any key it does not know (naming it). An empty
+    /// body is `orEmpty` when given (a body of options only).
+    static func decode<T: RequestBody>(_ type: T.Type, from request: Request, orEmpty empty: T? = nil) async throws -> T {
         var request = request
         let body: ByteBuffer
         do {
@@ -67,6 +68,7 @@ enum HTTPServer {
         } catch {
             throw APIError(.contentTooLarge, "request body over \(maxBody) bytes")
         }
+        if body.readableBytes == 0, let empty { return empty }
         let data = Data(buffer: body)
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
            let unknown = object.keys.sorted().first(where: { !T.keys.contains($0) }) {

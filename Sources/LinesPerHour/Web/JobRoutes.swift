@@ -84,6 +84,16 @@ enum JobRoutes {
             try await Revert.run(job, deps)
             return JSONBody(value: try await deps.store.changes(job: job.id))
         }
+        api.post("/jobs/:id/retry") { request, context in
+            let job = try await HTTPServer.visibleJob(context, deps.store)
+            let body = try await HTTPServer.decode(Retry.Body.self, from: request, orEmpty: Retry.Body())
+            do {
+                let retry = try await Retry.run(job, resume: body.resume ?? false, deps)
+                return JSONBody(value: try await deps.store.job(retry)!, status: .created)
+            } catch let rejection as Rejection {
+                throw APIError(.unprocessableContent, rejection.reason)
+            }
+        }
         api.post("/jobs/:id/cancel") { _, context in
             let job = try await HTTPServer.visibleJob(context, deps.store)
             switch try await deps.executor.cancel(job.id) {

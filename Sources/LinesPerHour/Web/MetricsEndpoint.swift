@@ -15,11 +15,21 @@ enum MetricsEndpoint {
         _ = registry
     }
 
-    /// The Prometheus text, with `lph_jobs{status=…}` read from the database at scrape time.
+    /// The Prometheus text, with `lph_jobs{status=…}` and what the agents used
+    /// by user read from the database at scrape time. Users are named by id:
+    /// `/metrics` answers without a token, and an email is not for everyone.
     static func render(_ store: any Store) async throws -> [UInt8] {
         let counts = try await store.jobCountsByStatus()
         for status in JobStatus.allCases {
             Gauge(label: "lph_jobs", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
+        }
+        for (user, usage) in try await store.usageByUser() {
+            let id = ("user_id", String(user))
+            for (kind, tokens) in [("input", usage.inputTokens), ("output", usage.outputTokens), ("cache_read", usage.cacheReadTokens),
+                                   ("cache_write", usage.cacheWriteTokens)] {
+                Gauge(label: "lph_agent_tokens", dimensions: [id, ("kind", kind)]).record(tokens)
+            }
+            Gauge(label: "lph_agent_cost_usd", dimensions: [id]).record(usage.costUSD)
         }
         return registry.emitToBuffer()
     }

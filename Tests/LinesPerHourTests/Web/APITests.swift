@@ -178,6 +178,7 @@ import FoundationNetworking
             ("GET", "/jobs/\(job)/logs", [401, 401, 404, 200, 200]),
             ("GET", "/jobs/\(job)/logs/stream", [401, 401, 404, 200, 200]),
             ("POST", "/jobs/\(job)/cancel", [401, 401, 404, 409, 409]),
+            ("POST", "/jobs/\(job)/retry", [401, 401, 404, 201, 201]),
             ("GET", "/projects", [401, 401, 200, 200, 200]),
             ("GET", "/artifacts", [401, 401, 200, 200, 200]),
             ("GET", "/artifacts/\(artifact)", [401, 401, 404, 200, 200]),
@@ -197,6 +198,7 @@ import FoundationNetworking
                 case ("GET", _): nil
                 case (_, "/users"): ["email": "new@example.com"]
                 case (_, let p) where p.hasSuffix("/credits"): ["line_credits": 100]
+                case (_, let p) where p.hasSuffix("/retry"): [:]
                 default: ["specification": "x"]
                 }
                 let answer: Int

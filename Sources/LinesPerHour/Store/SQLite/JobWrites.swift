@@ -37,14 +37,17 @@ enum JobWrites {
         }
         try db.execute(sql: """
             INSERT INTO jobs (project_id, user_id, specification, agent, spool_name, spool_inode, spool_filed, idempotency_key,
-                              created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              retry_of, resume_session_id, run_after, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [projectID, user.id, request.specification, request.agent?.rawValue, spoolName,
-                             spoolInode.map { Int64(bitPattern: $0) }, spoolName == nil ? 1 : 0, request.idempotencyKey, now, now])
+                             spoolInode.map { Int64(bitPattern: $0) }, spoolName == nil ? 1 : 0, request.idempotencyKey,
+                             request.retryOf, request.resumeSessionId, request.runAfter, now, now])
         let id = db.lastInsertedRowID
-        let origin = spoolName.map { " from \($0)" } ?? ""
+        let origin = spoolName.map { " from \($0)" } ?? request.retryOf.map { ", retrying job \($0)" } ?? ""
         events.append(try Journal.record(db, .logs, "job \(id) accepted for project \(request.project)\(origin)", job: id))
         events.append(try jobEvent(db, id, "job \(id) pending"))
+        // The retried job's card says which job retries it.
+        if let retried = request.retryOf { events.append(try jobEvent(db, retried, "job \(retried) retried as job \(id)")) }
         return id
     }
 
@@ -115,6 +118,27 @@ enum JobWrites {
         }
         try finish(db, job: job, status: .cancelled, reason: "cancelled before it started", exitCode: nil, events: &events)
         return true
+    }
+
+    /// Adds what the agent CLI said it used, and its session the first time it is told.
+    static func recordUsage(_ db: Database, job: Int64, sessionID: String?, usage: AgentUsage, events: inout [Event]) throws {
+        try db.execute(sql: """
+            UPDATE jobs SET session_id = coalesce(session_id, ?), input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+                cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, cost_usd = cost_usd + ?
+            WHERE id = ?
+            """, arguments: [sessionID, usage.inputTokens, usage.outputTokens, usage.cacheReadTokens, usage.cacheWriteTokens,
+                             usage.costUSD, job])
+        if let progress = try progressEvent(db, job) { events.append(progress) }
+    }
+
+    /// How many retries came before `job` (0 for a first attempt).
+    static func retries(_ db: Database, before job: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            WITH RECURSIVE chain(id, retry_of) AS (
+                SELECT id, retry_of FROM jobs WHERE id = ?
+                UNION ALL SELECT jobs.id, jobs.retry_of FROM jobs JOIN chain ON jobs.id = chain.retry_of)
+            SELECT count(*) - 1 FROM chain
+            """, arguments: [job]) ?? 0
     }
 
     /// Jobs left in progress by a daemon that died, with their agents' process groups.

@@ -10,15 +10,19 @@ extension User: FetchableRecord {
 extension Job: FetchableRecord {
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 
-    static let selection = "SELECT jobs.*, projects.name AS project, users.email AS user " + joins
+    static let selection = "SELECT jobs.*, projects.name AS project, users.email AS user, " + retriedBy + " " + joins
 
     /// Every column but the specification (which then decodes as ""): a job's
     /// state, read often, without up to 1 MiB of text that never changes.
     static let stateSelection = """
         SELECT jobs.id, jobs.agent, jobs.status, jobs.current_phase, jobs.lines_written, jobs.lines_removed, jobs.tasks_done, jobs.tasks_total,
         jobs.exit_code, jobs.failure_reason, jobs.created_at, jobs.started_at, jobs.finished_at, jobs.updated_at,
-        projects.name AS project, users.email AS user
-        """ + " " + joins
+        jobs.retry_of, jobs.session_id, jobs.resume_session_id, jobs.run_after,
+        jobs.input_tokens, jobs.output_tokens, jobs.cache_read_tokens, jobs.cache_write_tokens, jobs.cost_usd,
+        projects.name AS project, users.email AS user,
+        """ + " " + retriedBy + " " + joins
+
+    private static let retriedBy = "(SELECT max(retry.id) FROM jobs AS retry WHERE retry.retry_of = jobs.id) AS retried_by"
 
     private static let joins = "FROM jobs JOIN projects ON projects.id = jobs.project_id JOIN users ON users.id = jobs.user_id"
 }

@@ -51,6 +51,10 @@ extension SQLiteStore {
         try await write { db, _ in try JobWrites.leftovers(db) }
     }
 
+    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws {
+        try await write { db, events in try JobWrites.recordUsage(db, job: job, sessionID: sessionID, usage: usage, events: &events) }
+    }
+
     // MARK: - Logs
 
     func note(job: Int64, _ line: String, level: Level) async throws {

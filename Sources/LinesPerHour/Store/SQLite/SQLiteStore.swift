@@ -95,8 +95,33 @@ public final class SQLiteStore: Store {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id
-                WHERE jobs.status = 'pending' ORDER BY jobs.id LIMIT ?
-                """, arguments: [limit]).map { ($0[0], $0[1]) }
+                WHERE jobs.status = 'pending' AND (jobs.run_after IS NULL OR jobs.run_after <= ?) ORDER BY jobs.id LIMIT ?
+                """, arguments: [Timestamp.now(), limit]).map { ($0[0], $0[1]) }
+        }
+    }
+
+    func nextScheduledStart() async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT min(run_after) FROM jobs WHERE status = 'pending' AND run_after > ?",
+                                arguments: [Timestamp.now()])
+        }
+    }
+
+    func retries(before job: Int64) async throws -> Int {
+        try await read { try JobWrites.retries($0, before: job) }
+    }
+
+    func usageByUser() async throws -> [Int64: AgentUsage] {
+        try await read { db in
+            var usage: [Int64: AgentUsage] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT user_id, sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cost_usd)
+                FROM jobs GROUP BY user_id
+                """) {
+                usage[row[0]] = AgentUsage(inputTokens: row[1], outputTokens: row[2], cacheReadTokens: row[3], cacheWriteTokens: row[4],
+                                           costUSD: row[5])
+            }
+            return usage
         }
     }
 

@@ -195,6 +195,20 @@ enum Schema {
                     WHERE job_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v10: retries, agent sessions and usage") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN retry_of INTEGER REFERENCES jobs(id);
+                ALTER TABLE jobs ADD COLUMN session_id TEXT;
+                ALTER TABLE jobs ADD COLUMN resume_session_id TEXT;
+                ALTER TABLE jobs ADD COLUMN run_after TEXT;
+                ALTER TABLE jobs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+                CREATE INDEX jobs_by_retry_of ON jobs(retry_of) WHERE retry_of IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -160,15 +160,32 @@ function card(job) {
   button.append(el("div", "title", `#${job.id} ${job.project}` + (job.agent ? ` · ${job.agent}` : "")),
                 el("div", "meta", null, [el("span", null, job.user), el("span", null, age(job.created_at)),
                                          el("span", "lines", `${fmt(job.lines_written)} lines`), el("span", null, job.current_phase)]));
+  const links = retryLinks(job);
+  if (links) button.append(el("div", "links", links));
   button.addEventListener("click", () => select(job.id));
   li.append(button);
   if (job.status === "in_progress" || job.status === "pending") {
-    const cancel = el("button", "cancel", "Cancel");
-    cancel.type = "button";
-    cancel.addEventListener("click", () => api(`/jobs/${job.id}/cancel`, { method: "POST" }).catch((e) => alert(e.message)));
-    li.append(cancel);
+    li.append(cardAction("cancel", "Cancel", `/jobs/${job.id}/cancel`));
+  } else {
+    li.append(cardAction("retry", "Retry", `/jobs/${job.id}/retry`));
   }
   return li;
+}
+
+/// "retry of #3 · retried as #9 · waits until 14:05": how a job and its retries are linked.
+function retryLinks(job) {
+  const parts = [];
+  if (job.retry_of) parts.push(`retry of #${job.retry_of}` + (job.resume_session_id ? " (resumed)" : ""));
+  if (job.retried_by) parts.push(`retried as #${job.retried_by}`);
+  if (job.status === "pending" && job.run_after) parts.push(`waits until ${new Date(job.run_after).toLocaleTimeString()}`);
+  return parts.join(" · ");
+}
+
+function cardAction(className, label, path) {
+  const button = el("button", className, label);
+  button.type = "button";
+  button.addEventListener("click", () => api(path, { method: "POST", body: "{}" }).catch((e) => alert(e.message)));
+  return button;
 }
 
 // MARK: - The selected job
@@ -195,6 +212,8 @@ function renderJob() {
   $("lines-per-hour").textContent = fmt(Math.round(rate));
   $("gauge-fill").setAttribute("stroke-dasharray", `${Math.min(100, rate / TARGET * 100)} 100`);
   $("tasks").textContent = `${job.tasks_done} / ${job.tasks_total}`;
+  const tokens = (job.input_tokens || 0) + (job.output_tokens || 0);
+  $("usage").textContent = tokens || job.cost_usd ? `${fmt(tokens)} · $${(job.cost_usd || 0).toFixed(2)}` : "–";
   renderChart(job);
   const counted = `${job.lines_written}/${job.lines_removed}`;
   if (counted !== state.changesCounted) refreshChanges();
