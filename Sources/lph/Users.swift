@@ -6,7 +6,7 @@ import LinesPerHour
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage users and their line credits through the running daemon (needs an admin token).",
-        subcommands: [List.self, Add.self, Credits.self, Token.self, Delete.self],
+        subcommands: [List.self, Add.self, Credits.self, Budget.self, Token.self, Delete.self],
         defaultSubcommand: List.self
     )
 
@@ -16,11 +16,13 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let users = try JSONCoding.decoder.decode([User].self, from: try await daemon.expectSuccess("GET", "/users"))
-            print("ID     ROLE   CREDITS     EMAIL")
+            print("ID     ROLE   CREDITS     BUDGET      EMAIL")
             for user in users {
+                let budget = user.budgetUsd.map { String(format: "$%.2f", $0) } ?? "none"
                 print(String(user.id).padding(toLength: 7, withPad: " ", startingAt: 0)
                       + user.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
-                      + String(user.lineCredits).padding(toLength: 12, withPad: " ", startingAt: 0) + user.email)
+                      + String(user.lineCredits).padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + budget.padding(toLength: 12, withPad: " ", startingAt: 0) + user.email)
             }
         }
     }
@@ -40,6 +42,22 @@ struct Users: AsyncParsableCommand {
             let data = try await daemon.expectSuccess("POST", "/users", body: ["email": email, "role": role, "line_credits": credits])
             let answer = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             print(answer?["token"] as? String ?? "")
+        }
+    }
+
+    struct Budget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set what a user's agents may still cost, in US dollars ('none': no budget).")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument(help: "The user's id.")
+        var user: Int64
+        @Argument(help: "US dollars (a number ≥ 0), or 'none'.")
+        var budget: String
+
+        func run() async throws {
+            let amount = Double(budget)
+            guard budget == "none" || (amount ?? -1) >= 0 else { throw ValidationError("the budget is a number of US dollars ≥ 0, or none") }
+            _ = try await daemon.expectSuccess("POST", "/users/\(user)/budget", body: ["budget_usd": amount ?? NSNull()])
+            print("user \(user): " + (amount.map { String(format: "a budget of $%.2f", $0) } ?? "no budget"))
         }
     }
 

@@ -109,7 +109,7 @@ final class Executor: Service, Sendable {
             wake()
         }
         let run = UUID().uuidString
-        let output = OutputTracker(job: job.id, classifier: settings.classifier)
+        let output = OutputTracker(job: job.id, classifier: settings.classifier) { control.stop(.budgetSpent) }
         let end: AgentEnd
         do {
             end = try await runAgent(job, control, run: run, output: output)

@@ -9,10 +9,13 @@ final class OutputTracker: Sendable {
     /// Whether the agent CLI's session was recorded: only its first counts.
     private let sessionRecorded = Mutex(false)
     private let complaints = Mutex<(error: String?, warning: String?)>((nil, nil))
+    /// Stops the job when what its agent cost spent its user's budget.
+    private let budgetSpent: @Sendable () -> Void
 
-    init(job: Int64, classifier: LineClassifier) {
+    init(job: Int64, classifier: LineClassifier, budgetSpent: @escaping @Sendable () -> Void) {
         self.job = job
         self.classifier = classifier
+        self.budgetSpent = budgetSpent
     }
 
     /// The agent's last error line, else its last warning (a line on standard
@@ -66,6 +69,6 @@ final class OutputTracker: Sendable {
             }
         }
         guard newSession != nil || !usage.isZero else { return }
-        try? await store.recordUsage(job: job, sessionID: newSession, usage: usage)
+        if (try? await store.recordUsage(job: job, sessionID: newSession, usage: usage)) == true { budgetSpent() }
     }
 }

@@ -4,6 +4,7 @@ enum StopReason: Sendable, Equatable {
     case timedOut(seconds: Int)
     case shutdown
     case creditsExhausted
+    case budgetSpent
 
     var status: JobStatus { self == .cancelled ? .cancelled : .failed }
 
@@ -13,6 +14,7 @@ enum StopReason: Sendable, Equatable {
         case .timedOut(let seconds): "timed out after \(seconds) s"
         case .shutdown: "stopped: the daemon shut down while the job ran"
         case .creditsExhausted: "line credits exhausted"
+        case .budgetSpent: "budget spent: the user's agents may cost no more"
         }
     }
 }

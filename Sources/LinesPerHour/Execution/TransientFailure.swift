@@ -12,7 +12,7 @@ enum TransientFailure {
     /// Why the job's failure is transient, or nil: its `reason`, or the agent's last error line.
     static func cause(reason: String?, stop: StopReason?, lastError: String?) -> String? {
         if stop == .shutdown || reason == interruptedByRestart { return reason }
-        guard stop == nil else { return nil }  // cancelled, timed out, out of credits: not a limit that passes
+        guard stop == nil else { return nil }  // cancelled, timed out, out of credits or budget: not a limit that passes
         return [lastError, reason].compactMap { $0 }.first(where: saysLimit)
     }
 

@@ -9,6 +9,8 @@ public struct User: Sendable, Codable, Equatable {
     public var email: String
     public var role: Role
     public var lineCredits: Int64
+    /// What the agents of the user's jobs may still cost, in US dollars (nil: no budget).
+    public var budgetUsd: Double? = nil
 
     /// Whose rows this user may see, as the store's `userID:` filters take it:
     /// their own id, or nil (everyone's) for an admin.

@@ -47,8 +47,9 @@ protocol Store: Service, Sendable {
     func cancelPending(job: Int64) async throws -> Bool
     /// Jobs left in progress by a daemon that died, with their agents' process groups.
     func leftovers() async throws -> [(job: Int64, pgid: Int32?)]
-    /// Adds what the agent CLI said it used to the job, and records its session the first time it is told.
-    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws
+    /// Adds what the agent CLI said it used to the job, records its session the
+    /// first time it is told, and takes the cost from its user's budget: true when that is spent.
+    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws -> Bool
 
     // MARK: - Logs
 
@@ -92,6 +93,8 @@ protocol Store: Service, Sendable {
     func createUser(email: String, role: Role, credits: Int64) async throws -> (User, String)
     /// Sets a user's credits (and the figure low-credit warnings compare with); nil if no such user.
     func setCredits(user: Int64, to credits: Int64) async throws -> User?
+    /// Sets what a user's agents may still cost (nil: no budget); nil if no such user.
+    func setBudget(user: Int64, to budget: Double?) async throws -> User?
     /// A new token for the user, the old one refused from now on; nil if no such user.
     func replaceToken(user: Int64) async throws -> (User, String)?
     /// Deletes a user; their token stops working at once. False if no such user.

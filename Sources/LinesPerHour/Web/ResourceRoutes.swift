@@ -14,6 +14,11 @@ enum ResourceRoutes {
         static let keys: Set<String> = ["line_credits"]
     }
 
+    struct Budget: RequestBody {
+        var budgetUsd: Double?
+        static let keys: Set<String> = ["budget_usd"]
+    }
+
     struct CreatedUser: Encodable, Sendable {
         var user: User
         var token: String
@@ -87,6 +92,16 @@ enum ResourceRoutes {
             guard let user = try await store.setCredits(user: id, to: body.lineCredits) else {
                 throw APIError(.notFound, "no user \(id)")
             }
+            return JSONBody(value: user)
+        }
+        api.post("/users/:id/budget") { request, context in
+            _ = try HTTPServer.requireAdmin(context)
+            let id = try HTTPServer.pathID(context)
+            let body = try await HTTPServer.decode(Budget.self, from: request)
+            if let budget = body.budgetUsd, !(0...1_000_000_000).contains(budget) {
+                throw APIError(.unprocessableContent, "budget_usd is a number of US dollars from 0 to 10^9, or null for none")
+            }
+            guard let user = try await store.setBudget(user: id, to: body.budgetUsd) else { throw APIError(.notFound, "no user \(id)") }
             return JSONBody(value: user)
         }
         // A new token for the user; the old one stops working, and its open streams end, at once.

@@ -6,7 +6,8 @@ import FoundationNetworking
 #endif
 
 /// Retrying a job by hand (API, command line), resuming its agent's session,
-/// retrying a transient failure by itself, and what the agent CLI said it used.
+/// retrying a transient failure by itself, and what the agent CLI said it used
+/// (kept, shown, and taken from a budget).
 @Suite struct RetryTests {
     let api = APITests()
 
@@ -121,6 +122,38 @@ import FoundationNetworking
 
         #expect(try await d.finished(broken).status == .failed)
         #expect(try await chain("Broken").count == 1, "an agent's own failure is not retried")
+        try await d.stop()
+    }
+
+    @Test func aUserWhoseBudgetIsSpentHasTheirJobStoppedAndNoMore() async throws {
+        let scratch = try Scratch()
+        // Two calls of $0.25 each, then it keeps running: only the budget stops it.
+        let agent = try scratch.script("agent.sh", #"""
+            echo '{"type":"result","subtype":"success","total_cost_usd":0.25,"usage":{"input_tokens":10,"output_tokens":1}}'
+            sleep 0.2
+            echo '{"type":"result","subtype":"success","total_cost_usd":0.25,"usage":{"input_tokens":10,"output_tokens":1}}'
+            while :; do sleep 0.05; done
+            """#)
+        let d = try await TestDaemon(scratch: scratch, agent: [agent]) { $0.agentProfile = .streamJSON }
+        let admin = d.daemon.newAdminToken!
+        let token = try await api.newUser(d, "thrifty@example.com", credits: 1000)
+        let user = try #require(try await d.store.user(email: "thrifty@example.com"))
+        #expect(try await api.call(d, "POST", "/users/\(user.id)/budget", token: admin, body: ["budget_usd": -1]).status == 422)
+        let set = try await api.call(d, "POST", "/users/\(user.id)/budget", token: admin, body: ["budget_usd": 0.4])
+        #expect(set.status == 200 && set.object["budget_usd"] as? Double == 0.4)
+
+        let id = try #require(try await api.call(d, "POST", "/projects/Thrift/jobs", token: token, body: ["specification": "x"])
+            .object["id"] as? Int)
+        let job = try await d.finished(Int64(id))
+        #expect(job.status == .failed && job.failureReason == StopReason.budgetSpent.message)
+        #expect(job.usage.costUSD == 0.5)
+        let left = try #require(try await d.store.user(email: "thrifty@example.com")?.budgetUsd)
+        #expect(abs(left - -0.1) < 1e-9, "the budget left: \(left)")
+        let refused = try await api.call(d, "POST", "/projects/Thrift/jobs", token: token, body: ["specification": "again"])
+        #expect(refused.status == 422 && (refused.object["error"] as? String)?.contains("no budget left") == true)
+        // No budget: the same user runs again.
+        #expect(try await api.call(d, "POST", "/users/\(user.id)/budget", token: admin, body: ["budget_usd": NSNull()]).status == 200)
+        #expect(try await api.call(d, "POST", "/projects/Thrift/jobs", token: token, body: ["specification": "again"]).status == 201)
         try await d.stop()
     }
 }

@@ -185,6 +185,7 @@ import FoundationNetworking
             ("GET", "/users/me", [401, 401, 200, 200, 200]),
             ("GET", "/users", [401, 401, 403, 403, 200]),
             ("POST", "/users/\(ownerID)/credits", [401, 401, 403, 403, 200]),
+            ("POST", "/users/\(ownerID)/budget", [401, 401, 403, 403, 200]),
             ("POST", "/projects/Own/jobs", [401, 401, 404, 201, 201]),
             ("POST", "/users", [401, 401, 403, 403, 201]),
             ("GET", "/projects/Own/knowledge", [401, 401, 404, 200, 200]),
@@ -199,6 +200,7 @@ import FoundationNetworking
                 case (_, "/users"): ["email": "new@example.com"]
                 case (_, let p) where p.hasSuffix("/credits"): ["line_credits": 100]
                 case (_, let p) where p.hasSuffix("/retry"): [:]
+                case (_, let p) where p.hasSuffix("/budget"): ["budget_usd": 10]
                 default: ["specification": "x"]
                 }
                 let answer: Int

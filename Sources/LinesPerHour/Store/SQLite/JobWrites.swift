@@ -120,8 +120,9 @@ enum JobWrites {
         return true
     }
 
-    /// Adds what the agent CLI said it used, and its session the first time it is told.
-    static func recordUsage(_ db: Database, job: Int64, sessionID: String?, usage: AgentUsage, events: inout [Event]) throws {
+    /// Adds what the agent CLI said it used, and its session the first time it is told;
+    /// true when its cost spent the user's budget.
+    static func recordUsage(_ db: Database, job: Int64, sessionID: String?, usage: AgentUsage, events: inout [Event]) throws -> Bool {
         try db.execute(sql: """
             UPDATE jobs SET session_id = coalesce(session_id, ?), input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
                 cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, cost_usd = cost_usd + ?
@@ -129,6 +130,7 @@ enum JobWrites {
             """, arguments: [sessionID, usage.inputTokens, usage.outputTokens, usage.cacheReadTokens, usage.cacheWriteTokens,
                              usage.costUSD, job])
         if let progress = try progressEvent(db, job) { events.append(progress) }
+        return try CreditWrites.chargeCost(db, job: job, cost: usage.costUSD)
     }
 
     /// How many retries came before `job` (0 for a first attempt).

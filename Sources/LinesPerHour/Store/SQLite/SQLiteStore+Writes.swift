@@ -51,7 +51,7 @@ extension SQLiteStore {
         try await write { db, _ in try JobWrites.leftovers(db) }
     }
 
-    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws {
+    func recordUsage(job: Int64, sessionID: String?, usage: AgentUsage) async throws -> Bool {
         try await write { db, events in try JobWrites.recordUsage(db, job: job, sessionID: sessionID, usage: usage, events: &events) }
     }
 
@@ -116,6 +116,10 @@ extension SQLiteStore {
 
     func setCredits(user: Int64, to credits: Int64) async throws -> User? {
         try await write { db, _ in try UserWrites.setCredits(db, user: user, to: credits) }
+    }
+
+    func setBudget(user: Int64, to budget: Double?) async throws -> User? {
+        try await write { db, _ in try UserWrites.setBudget(db, user: user, to: budget) }
     }
 
     func replaceToken(user: Int64) async throws -> (User, String)? {

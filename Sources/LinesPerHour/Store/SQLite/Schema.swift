@@ -209,6 +209,10 @@ enum Schema {
                 CREATE INDEX jobs_by_retry_of ON jobs(retry_of) WHERE retry_of IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v11: budgets") { db in
+            // NULL: no budget; else what the user's agents may still cost, in US dollars.
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN budget_usd REAL")
+        }
         return migrator
     }
 

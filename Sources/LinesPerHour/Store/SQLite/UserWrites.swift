@@ -18,6 +18,12 @@ enum UserWrites {
         return try User.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [user])
     }
 
+    /// Sets what a user's agents may still cost (nil: no budget); nil if no such user.
+    static func setBudget(_ db: Database, user: Int64, to budget: Double?) throws -> User? {
+        try db.execute(sql: "UPDATE users SET budget_usd = ? WHERE id = ?", arguments: [budget, user])
+        return try User.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [user])
+    }
+
     /// A new token for the user (the old hash is replaced, so the old token is refused from now on); nil if no such user.
     static func replaceToken(_ db: Database, user: Int64) throws -> (User, String)? {
         let token = Tokens.generate()
