@@ -6,7 +6,7 @@ struct LPH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lph",
         abstract: "LinesPerHour: a spool-driven daemon that runs coding agents and shows every line they write, live.",
-        subcommands: [Serve.self, Submit.self, Jobs.self, Logs.self, Diff.self, Revert.self, Retry.self, Cancel.self, Users.self, DemoAgentCommand.self]
+        subcommands: [Serve.self, Submit.self, Jobs.self, Logs.self, Diff.self, Revert.self, Retry.self, Cancel.self, Status.self, Users.self, DemoAgentCommand.self]
     )
 
     /// Exit codes as the contract gives them: 0 success, 1 failure, 2 usage.

@@ -47,6 +47,8 @@ struct Serve: AsyncParsableCommand {
     var retries = defaults.retries
     @Option(help: "Seconds a retry waits before it may start.")
     var retryDelay = defaults.retryDelay.seconds
+    @Option(help: "Days after which the log lines and journal rows of ended jobs are pruned (0: kept for ever).")
+    var retainDays = 0.0
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
     var sweepInterval = Int(defaults.sweepInterval.seconds)
     @Option(help: "Seconds between the observer's looks at what only time reveals (the queue).")
@@ -82,6 +84,8 @@ struct Serve: AsyncParsableCommand {
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay must not be negative") }
         settings.retries = retries
+        guard retainDays >= 0 else { throw ValidationError("--retain-days must not be negative") }
+        settings.retention = retainDays > 0 ? .seconds(retainDays * 86_400) : nil
         settings.retryDelay = .milliseconds(Int64(retryDelay * 1000))
         guard sweepInterval >= 1 else { throw ValidationError("--sweep-interval must be at least 1 second") }
         settings.sweepInterval = .seconds(sweepInterval)
@@ -90,7 +94,14 @@ struct Serve: AsyncParsableCommand {
         settings.stallAfter = .seconds(stallAfter)
         if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
 
-        var logger = Logger(label: "lph") { OneLineLogHandler(wrapping: StreamLogHandler.standardError(label: $0)) }
+        let environment = ProcessInfo.processInfo.environment
+        settings.notifySocket = environment["NOTIFY_SOCKET"]
+        settings.watchdog = Self.watchdog(environment)
+        // Under systemd, standard error goes to journald: lines it reads with their priority.
+        let underJournald = environment["JOURNAL_STREAM"] != nil
+        var logger = Logger(label: "lph") { label in
+            OneLineLogHandler(wrapping: underJournald ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label))
+        }
         logger.logLevel = .info
         let daemon = try await Daemon(settings: settings, logger: logger)
         // The admin token, so the printed address signs the browser in; the file is ours (0600).
@@ -106,6 +117,13 @@ struct Serve: AsyncParsableCommand {
             }
             say("lph: drop job files into \(final.spool)/incoming/, follow events with: cat \(final.spool)/events.fifo")
         }
+    }
+
+    /// systemd's watchdog period, when it is meant for this process.
+    private static func watchdog(_ environment: [String: String]) -> Duration? {
+        guard let microseconds = environment["WATCHDOG_USEC"].flatMap(Int64.init), microseconds > 0 else { return nil }
+        if let pid = environment["WATCHDOG_PID"], pid != String(getpid()) { return nil }
+        return .microseconds(microseconds)
     }
 
     private func agentCommand() throws -> [String] {

@@ -89,15 +89,23 @@ public final class Daemon: Sendable {
                                                    broadcaster: broadcaster, changes: changes)
         let router = HTTPServer.router(dependencies, allowedHosts: settings.allowedHosts.union([settings.host]),
                                        streamsPerUser: settings.streamsPerUser)
+        let notifier = settings.notifySocket.map { SystemdNotifier(socket: $0, watchdog: settings.watchdog) }
         let http = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                notifier?.send("READY=1\nSTATUS=serving on port \(port)")
+                await onListening(port)
+            },
             logger: logger
         )
+        let retention = settings.retention.map { Retention(store: store, keep: $0, interval: settings.retentionInterval, logger: logger) }
         let group = ServiceGroup(configuration: .init(
-            services: [store, fifo, observer, curator, changes, index, executor, intake, http],
+            // Stopped in reverse: systemd hears STOPPING=1 first, the store flushes last.
+            services: [store, fifo, observer, curator] + (retention.map { [$0] } ?? []) + [changes, index, executor, intake, http]
+                + (notifier.map { [$0] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -39,6 +39,13 @@ public struct Settings: Sendable {
     /// How long a retry waits before it may start.
     public var retryDelay: Duration = .seconds(60)
     public var stopGrace: Duration = .seconds(5)
+    /// systemd's notification socket (`$NOTIFY_SOCKET` of a `Type=notify` unit), and its watchdog period.
+    public var notifySocket: String?
+    public var watchdog: Duration?
+    /// Log lines and journal rows of jobs ended longer ago than this are pruned (nil: kept for ever).
+    public var retention: Duration?
+    /// How often the pruning looks.
+    public var retentionInterval: Duration = .seconds(3600)
     /// The slow safety sweep of `generated_projects/`, reconciled with the index.
     public var sweepInterval: Duration = .seconds(600)
     public var phaseRules = LineClassifier.defaultRules()

@@ -100,6 +100,15 @@ protocol Store: Service, Sendable {
     /// Deletes a user; their token stops working at once. False if no such user.
     func deleteUser(_ user: Int64) async throws -> Bool
 
+    // MARK: - Keeping it small
+
+    /// Deletes up to `limit` log lines and journal rows of jobs that ended
+    /// before `cutoff`, and of the daemon's own journal rows older than it;
+    /// answers how many. Jobs, their changes, the artifact index and knowledge stay.
+    func prune(before cutoff: String, limit: Int) async throws -> Int
+    /// The database's size, in bytes.
+    func sizeInBytes() async throws -> Int64
+
     // MARK: - Reading jobs
 
     func job(_ id: Int64) async throws -> Job?

@@ -27,8 +27,7 @@ enum HTTPServer {
         router.add(middleware: HostCheck(allowedNames: Set(allowedHosts.map { $0.lowercased() })))
         // Alive either way (200); "degraded" names what is failing: a full disk, folders inotify cannot watch.
         router.get("/healthz") { _, _ in
-            let problems = deps.problems
-            return JSONBody(value: Health(status: problems.isEmpty ? "ok" : "degraded", problems: problems))
+            JSONBody(value: await Health.now(deps))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

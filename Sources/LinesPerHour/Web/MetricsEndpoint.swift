@@ -23,6 +23,7 @@ enum MetricsEndpoint {
         for status in JobStatus.allCases {
             Gauge(label: "lph_jobs", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
         }
+        Gauge(label: "lph_database_bytes").record(try await store.sizeInBytes())
         for (user, usage) in try await store.usageByUser() {
             let id = ("user_id", String(user))
             for (kind, tokens) in [("input", usage.inputTokens), ("output", usage.outputTokens), ("cache_read", usage.cacheReadTokens),

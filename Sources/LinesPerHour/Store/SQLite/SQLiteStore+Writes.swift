@@ -108,6 +108,27 @@ extension SQLiteStore {
         }
     }
 
+    // MARK: - Keeping it small
+
+    func prune(before cutoff: String, limit: Int) async throws -> Int {
+        try await write { db, _ in
+            try db.execute(sql: """
+                DELETE FROM log_entries WHERE id IN (
+                    SELECT log_entries.id FROM jobs JOIN log_entries ON log_entries.job_id = jobs.id
+                    WHERE jobs.finished_at < ? LIMIT ?)
+                """, arguments: [cutoff, limit])
+            let lines = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM stream_messages WHERE id IN (
+                    SELECT id FROM stream_messages WHERE job_id IS NULL AND created_at < ?
+                    UNION ALL
+                    SELECT stream_messages.id FROM jobs JOIN stream_messages ON stream_messages.job_id = jobs.id
+                    WHERE jobs.finished_at < ? LIMIT ?)
+                """, arguments: [cutoff, cutoff, limit])
+            return lines + db.changesCount
+        }
+    }
+
     // MARK: - Users
 
     func createUser(email: String, role: Role, credits: Int64) async throws -> (User, String) {

@@ -244,6 +244,12 @@ public final class SQLiteStore: Store {
         }
     }
 
+    func sizeInBytes() async throws -> Int64 {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
+        }
+    }
+
     // MARK: - Users
 
     func user(email: String) async throws -> User? {
