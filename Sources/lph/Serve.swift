@@ -47,6 +47,14 @@ struct Serve: AsyncParsableCommand {
     var retries = defaults.retries
     @Option(help: "Seconds a retry waits before it may start.")
     var retryDelay = defaults.retryDelay.seconds
+    @Option(name: .customLong("webhook"), help: "A URL told of events by a signed JSON POST (repeatable).")
+    var webhooks: [String] = []
+    @Option(help: "What webhooks are told of, comma-separated: \(WebhookKind.names).")
+    var webhookEvents = defaults.webhookEvents.map(\.rawValue).sorted().joined(separator: ",")
+    @Option(help: "The file (mode 0600) of the key webhook deliveries are signed with (HMAC-SHA256).")
+    var webhookSecretFile: String?
+    @Option(help: "Hours a webhook delivery is tried before it is given up.")
+    var webhookGiveUp = defaults.webhookGiveUp.seconds / 3600
     @Option(help: "Days after which the log lines and journal rows of ended jobs are pruned (0: kept for ever).")
     var retainDays = 0.0
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
@@ -84,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay must not be negative") }
         settings.retries = retries
+        try applyWebhooks(to: &settings)
         guard retainDays >= 0 else { throw ValidationError("--retain-days must not be negative") }
         settings.retention = retainDays > 0 ? .seconds(retainDays * 86_400) : nil
         settings.retryDelay = .milliseconds(Int64(retryDelay * 1000))
@@ -117,6 +126,24 @@ struct Serve: AsyncParsableCommand {
             }
             say("lph: drop job files into \(final.spool)/incoming/, follow events with: cat \(final.spool)/events.fifo")
         }
+    }
+
+    private func applyWebhooks(to settings: inout Settings) throws {
+        for url in webhooks {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ValidationError("--webhook \(url): an http or https URL")
+            }
+        }
+        settings.webhooks = webhooks
+        settings.webhookEvents = Set(try webhookEvents.split(separator: ",").map { name in
+            guard let kind = WebhookKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--webhook-events: unknown kind \(name) (known: \(WebhookKind.names))")
+            }
+            return kind
+        })
+        settings.webhookSecretFile = webhookSecretFile
+        guard webhookGiveUp > 0 else { throw ValidationError("--webhook-give-up must be positive") }
+        settings.webhookGiveUp = .seconds(webhookGiveUp * 3600)
     }
 
     /// systemd's watchdog period, when it is meant for this process.

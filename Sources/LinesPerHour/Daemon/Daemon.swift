@@ -19,6 +19,8 @@ public final class Daemon: Sendable {
     let spool: Spool
     /// Set on the first start only: the new admin's token.
     public let newAdminToken: String?
+    /// The key webhooks are signed with, when there are webhooks.
+    private let webhookSecret: [UInt8]?
     private let logger: Logger
 
     public init(settings: Settings, logger: Logger = Logger(label: "lph")) async throws {
@@ -37,7 +39,9 @@ public final class Daemon: Sendable {
         try PrivateFile.folder(settings.stateDirectory + "/specs")
         let broadcaster = Broadcaster()
         self.broadcaster = broadcaster
-        store = try SQLiteStore(path: settings.database, logger: logger) { broadcaster.publish($0) }
+        webhookSecret = try Self.webhookSecret(settings)
+        let webhooks = settings.webhooks.map { WebhookSubscription(url: $0, kinds: settings.webhookEvents) }
+        store = try SQLiteStore(path: settings.database, logger: logger, webhooks: webhooks) { broadcaster.publish($0) }
         let running = RunningJobs()
         let (shadows, projects) = (Self.absolute(settings.stateDirectory + "/shadow"), Self.absolute(settings.projects))
         try PrivateFile.folder(shadows)
@@ -64,6 +68,14 @@ public final class Daemon: Sendable {
             retryDelay: settings.retryDelay
         ), store: store, running: running, index: index, changes: changes, logger: logger)
         newAdminToken = try await AdminBootstrap.ensureAdmin(store: store, settings: settings)
+    }
+
+    private static func webhookSecret(_ settings: Settings) throws -> [UInt8]? {
+        guard !settings.webhooks.isEmpty else { return nil }
+        guard let file = settings.webhookSecretFile else {
+            throw DaemonError("--webhook needs --webhook-secret-file: the file (mode 0600) of the key deliveries are signed with")
+        }
+        return try PrivateFile.readSecret(file)
     }
 
     /// Every SSE client, agent pipe and watched file is a descriptor: the soft
@@ -101,11 +113,17 @@ public final class Daemon: Sendable {
             },
             logger: logger
         )
+        let sender = webhookSecret.map {
+            WebhookSender(store: store, broadcaster: broadcaster, secret: $0, giveUpAfter: settings.webhookGiveUp, logger: logger)
+        }
         let retention = settings.retention.map { Retention(store: store, keep: $0, interval: settings.retentionInterval, logger: logger) }
+        // Stopped in reverse order: systemd hears STOPPING=1 first, the store flushes last.
+        let optional: [(any Service)?] = [retention, sender]
+        var services: [any Service] = [store, fifo, observer, curator] + optional.compactMap { $0 }
+        services += [changes, index, executor, intake, http] as [any Service]
+        if let notifier { services.append(notifier) }
         let group = ServiceGroup(configuration: .init(
-            // Stopped in reverse: systemd hears STOPPING=1 first, the store flushes last.
-            services: [store, fifo, observer, curator] + (retention.map { [$0] } ?? []) + [changes, index, executor, intake, http]
-                + (notifier.map { [$0] } ?? []),
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -39,6 +39,12 @@ public struct Settings: Sendable {
     /// How long a retry waits before it may start.
     public var retryDelay: Duration = .seconds(60)
     public var stopGrace: Duration = .seconds(5)
+    /// Where webhooks go (`--webhook`), what they are told of, the file of the key that signs them,
+    /// and how long a delivery is tried before it is given up.
+    public var webhooks: [String] = []
+    public var webhookEvents: Set<WebhookKind> = [.jobEnded, .jobFailed, .creditsLow]
+    public var webhookSecretFile: String?
+    public var webhookGiveUp: Duration = .seconds(24 * 3600)
     /// systemd's notification socket (`$NOTIFY_SOCKET` of a `Type=notify` unit), and its watchdog period.
     public var notifySocket: String?
     public var watchdog: Duration?

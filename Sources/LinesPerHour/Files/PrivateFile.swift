@@ -45,6 +45,21 @@ enum PrivateFile {
         guard chmod(path, 0o600) == 0 || errno == ENOENT else { throw failure("make private", path) }
     }
 
+    /// The contents of a secret the operator wrote (a webhook key): a regular
+    /// file no one else may read, else a clear refusal.
+    static func readSecret(_ path: String) throws -> [UInt8] {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw DaemonError("cannot read the secret \(path): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw DaemonError("\(path) is not a regular file; refusing to use it as a secret") }
+        guard st.st_mode & 0o077 == 0 else {
+            throw DaemonError("\(path) can be read by others (mode \(String(st.st_mode & 0o777, radix: 8))); a secret must be private: chmod 600 \(path)")
+        }
+        let bytes = try RegularFile.withOpened(path) { fd, _ in RegularFile.bytes(of: fd, upTo: 4096) } ?? []
+        let secret = Array(bytes.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") })
+        guard !secret.isEmpty else { throw DaemonError("the secret \(path) is empty") }
+        return secret
+    }
+
     private static func failure(_ what: String, _ path: String) -> DaemonError {
         DaemonError("cannot \(what) \(path): \(String(cString: strerror(errno)))")
     }

@@ -45,7 +45,7 @@ final class Curator: Service, Sendable {
     private static func project(touchedBy event: Event) -> String? {
         guard event.source == "system" else { return nil }
         switch event.subject {
-        case .job(let job)?: return job.status.isFinal ? job.project : nil
+        case .job(let job)?, .jobEnded(let job)?: return job.status.isFinal ? job.project : nil
         case .project(let project)?: return project
         case nil: return nil
         }

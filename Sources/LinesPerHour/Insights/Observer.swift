@@ -60,7 +60,7 @@ final class Observer: Service, Sendable {
                 case .tick:
                     await observeTime(&notebook)
                 case .job(let event):
-                    guard case .job(let job)? = event.subject else { continue }
+                    guard let job = event.subject?.job else { continue }
                     await observe(job, &notebook)
                 }
             }

@@ -69,11 +69,11 @@ final class Intake: Service, Sendable {
                 feed.yield(event.name)
             }
         }
-        var retry = Retry(feed: feed)
+        var retry = TryAgain(feed: feed)
         await sweep(&retry)
         for await name in names.cancelOnGracefulShutdown() {
             if let name {
-                if await take(name) { retry = Retry(feed: feed) } else { retry.later(name) }
+                if await take(name) { retry = TryAgain(feed: feed) } else { retry.later(name) }
             } else {
                 await sweep(&retry)
             }
@@ -83,14 +83,14 @@ final class Intake: Service, Sendable {
 
     /// Everything in `incoming/`, oldest first: at start, and after an
     /// inotify overflow lost events.
-    private func sweep(_ retry: inout Retry) async {
+    private func sweep(_ retry: inout TryAgain) async {
         for name in spool.waiting() where await !take(name) { retry.later(name) }
     }
 
     /// Files that could not be claimed for a reason of the daemon's (the
     /// database refusing writes: a full disk) stay in `incoming/` and are
     /// tried again, at growing intervals, until the claim goes through.
-    struct Retry {
+    struct TryAgain {
         let feed: AsyncStream<String?>.Continuation
         private var backoff = Backoff(from: .milliseconds(250), upTo: .seconds(10))
 

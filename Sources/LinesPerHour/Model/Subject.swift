@@ -5,6 +5,16 @@
 public enum Subject: Sendable, Equatable {
     /// A `jobs` event: the job's state (without its specification).
     case job(Job)
+    /// The `jobs` event of a job's end, said once: its final state.
+    case jobEnded(Job)
     /// An `artifacts` event: a file or folder of this project.
     case project(String)
+
+    /// The job's state, of a `jobs` event.
+    public var job: Job? {
+        switch self {
+        case .job(let job), .jobEnded(let job): job
+        case .project: nil
+        }
+    }
 }

@@ -100,6 +100,16 @@ protocol Store: Service, Sendable {
     /// Deletes a user; their token stops working at once. False if no such user.
     func deleteUser(_ user: Int64) async throws -> Bool
 
+    // MARK: - Webhooks
+
+    /// Pending deliveries whose next attempt is due, oldest first.
+    func dueDeliveries(limit: Int) async throws -> [WebhookDelivery]
+    /// When the next pending delivery is due, if one waits.
+    func nextDeliveryAttempt() async throws -> String?
+    func recordDelivery(_ delivery: Int64, _ outcome: DeliveryOutcome) async throws
+    /// The newest deliveries, of every status.
+    func deliveries(limit: Int) async throws -> [WebhookDelivery]
+
     // MARK: - Keeping it small
 
     /// Deletes up to `limit` log lines and journal rows of jobs that ended

@@ -70,6 +70,13 @@ enum ResourceRoutes {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         api.get("/users/me") { _, context in JSONBody(value: try context.requireUser()) }
+        // The webhook outbox, newest first: what was delivered, what is tried again, what was given up.
+        api.get("/webhooks/deliveries") { request, context in
+            _ = try HTTPServer.requireAdmin(context)
+            let limit = try HTTPServer.intParameter(request, "limit") ?? 100
+            guard (1...10_000).contains(limit) else { throw APIError(.badRequest, "limit must be from 1 to 10000") }
+            return JSONBody(value: try await store.deliveries(limit: Int(limit)))
+        }
         api.get("/users") { _, context in
             _ = try HTTPServer.requireAdmin(context)
             return JSONBody(value: try await store.users())

@@ -4,9 +4,9 @@ import Foundation
 final class ServeProcess {
     let process = Process()
 
-    init(in scratch: Scratch, agent: String) throws {
+    init(in scratch: Scratch, agent: String, _ more: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: lphBinary)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--max-jobs", "1", "--agent", agent]
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--max-jobs", "1", "--agent", agent] + more
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -184,6 +184,7 @@ import FoundationNetworking
             ("GET", "/artifacts/\(artifact)", [401, 401, 404, 200, 200]),
             ("GET", "/users/me", [401, 401, 200, 200, 200]),
             ("GET", "/users", [401, 401, 403, 403, 200]),
+            ("GET", "/webhooks/deliveries", [401, 401, 403, 403, 200]),
             ("POST", "/users/\(ownerID)/credits", [401, 401, 403, 403, 200]),
             ("POST", "/users/\(ownerID)/budget", [401, 401, 403, 403, 200]),
             ("POST", "/projects/Own/jobs", [401, 401, 404, 201, 201]),

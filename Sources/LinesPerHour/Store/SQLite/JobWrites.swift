@@ -108,7 +108,7 @@ enum JobWrites {
             """, arguments: [status.rawValue, status == .completed ? nil : reason, exitCode, now, now, job])
         let level: Level = status == .completed ? .info : (status == .cancelled ? .warning : .error)
         events.append(try Journal.record(db, .logs, "job \(job) \(status.rawValue)\(reason.map { ": \($0)" } ?? "")", level: level, job: job))
-        events.append(try jobEvent(db, job, "job \(job) \(status.rawValue)"))
+        events.append(try jobEvent(db, job, "job \(job) \(status.rawValue)", ending: true))
     }
 
     /// Cancels a job that has not started; false if it is not pending.
@@ -176,11 +176,11 @@ enum JobWrites {
     /// A `jobs` stream row: the job's JSON without its specification, which
     /// never changes after submission (it is at `GET /jobs/{id}`) and, at up to
     /// 1 MiB, would otherwise be stored and sent again with every progress event.
-    static func jobEvent(_ db: Database, _ job: Int64, _ text: String) throws -> Event {
+    static func jobEvent(_ db: Database, _ job: Int64, _ text: String, ending: Bool = false) throws -> Event {
         guard let row = try Job.fetchOne(db, sql: Job.stateSelection + " WHERE jobs.id = ?", arguments: [job]) else {
             return try Journal.record(db, .jobs, text, job: job)
         }
         return try Journal.record(db, .jobs, text, job: job, payload: String(decoding: try JSONCoding.encoder.encode(row), as: UTF8.self),
-                                  subject: .job(row))
+                                  subject: ending ? .jobEnded(row) : .job(row))
     }
 }

@@ -108,6 +108,12 @@ extension SQLiteStore {
         }
     }
 
+    // MARK: - Webhooks
+
+    func recordDelivery(_ delivery: Int64, _ outcome: DeliveryOutcome) async throws {
+        try await write { db, _ in try OutboxWrites.record(db, delivery: delivery, outcome) }
+    }
+
     // MARK: - Keeping it small
 
     func prune(before cutoff: String, limit: Int) async throws -> Int {

@@ -12,7 +12,8 @@ public final class SQLiteStore: Store {
 
     /// Opens (creating it if need be) the database at `path`, private to its
     /// owner whatever the umask. `publish` is handed each batch of committed events.
-    public convenience init(path: String, logger: Logger = Logger(label: "lph"), publish: @escaping @Sendable ([Event]) -> Void = { _ in }) throws {
+    public convenience init(path: String, logger: Logger = Logger(label: "lph"), webhooks: [WebhookSubscription] = [],
+                            publish: @escaping @Sendable ([Event]) -> Void = { _ in }) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -26,14 +27,17 @@ public final class SQLiteStore: Store {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
         for file in [path, path + "-wal", path + "-shm"] { try PrivateFile.restrict(file) }
-        try self.init(database: DatabasePool(path: path, configuration: configuration), logger: logger, publish: publish)
+        try self.init(database: DatabasePool(path: path, configuration: configuration), logger: logger, webhooks: webhooks, publish: publish)
     }
 
     /// A store on any GRDB database (an in-memory queue in tests), migrated first.
-    init(database: any DatabaseWriter, logger: Logger, publish: @escaping @Sendable ([Event]) -> Void) throws {
+    /// Each batch's events that `webhooks` want are put in the outbox in their own transaction.
+    init(database: any DatabaseWriter, logger: Logger, webhooks: [WebhookSubscription],
+         publish: @escaping @Sendable ([Event]) -> Void) throws {
         try Schema.migrator.migrate(database)
         self.database = database
-        writer = Writer(database: database, logger: logger, publish: publish)
+        let capture: Writer.Capture = { db, events in try OutboxWrites.capture(db, events, for: webhooks) }
+        writer = Writer(database: database, logger: logger, capture: webhooks.isEmpty ? nil : capture, publish: publish)
     }
 
     public func run() async throws {
@@ -247,6 +251,28 @@ public final class SQLiteStore: Store {
     func sizeInBytes() async throws -> Int64 {
         try await read { db in
             try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
+        }
+    }
+
+    // MARK: - Webhooks
+
+    func dueDeliveries(limit: Int) async throws -> [WebhookDelivery] {
+        try await read { db in
+            try WebhookDelivery.fetchAll(db, sql: """
+                SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+                """, arguments: [Timestamp.now(), limit])
+        }
+    }
+
+    func nextDeliveryAttempt() async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'")
+        }
+    }
+
+    func deliveries(limit: Int) async throws -> [WebhookDelivery] {
+        try await read { db in
+            try WebhookDelivery.fetchAll(db, sql: "SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT ?", arguments: [limit])
         }
     }
 

@@ -213,6 +213,24 @@ enum Schema {
             // NULL: no budget; else what the user's agents may still cost, in US dollars.
             try db.execute(sql: "ALTER TABLE users ADD COLUMN budget_usd REAL")
         }
+        migrator.registerMigration("v12: the webhook outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    url TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    event_id INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (\(oneOf("status", "pending", "delivered", "given_up"))),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    next_attempt_at TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    delivered_at TEXT
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+                """)
+        }
         return migrator
     }
 

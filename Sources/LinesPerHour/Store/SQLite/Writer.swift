@@ -43,8 +43,12 @@ final class Writer: Sendable {
 
     static let shutdownPatience: Duration = .seconds(10)
 
+    /// Runs on each batch's events inside its transaction, before the commit (the webhook outbox).
+    typealias Capture = @Sendable (Database, [Event]) throws -> Void
+
     private let database: any DatabaseWriter
     private let publish: @Sendable ([Event]) -> Void
+    private let capture: Capture?
     private let logger: Logger
     private let failure = Mutex<String?>(nil)
     private let inbox: Inbox<Operation>
@@ -52,9 +56,10 @@ final class Writer: Sendable {
     private let batchRows = Recorder(label: "lph_writer_batch_rows")
     private let commitTime = Metrics.Timer(label: "lph_writer_commit_seconds")
 
-    init(database: any DatabaseWriter, logger: Logger, maxBatch: Int = 10_000, highWater: Int = 50_000,
+    init(database: any DatabaseWriter, logger: Logger, maxBatch: Int = 10_000, highWater: Int = 50_000, capture: Capture? = nil,
          publish: @escaping @Sendable ([Event]) -> Void) {
         self.database = database
+        self.capture = capture
         self.logger = logger
         inbox = Inbox(batchLimit: maxBatch, highWater: highWater)
         self.publish = publish
@@ -182,6 +187,7 @@ final class Writer: Sendable {
                 }
             }
             linesStored.increment(by: lines)
+            try capture?(db, events)
             return (events, completions)
         }
     }

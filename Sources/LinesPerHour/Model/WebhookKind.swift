@@ -1,0 +1,20 @@
+/// What a webhook can be told of (`--webhook-events`).
+public enum WebhookKind: String, Sendable, CaseIterable, Codable {
+    /// A job completed or was cancelled.
+    case jobEnded = "job_ended"
+    /// A job failed (its reason is in the event).
+    case jobFailed = "job_failed"
+    /// The observer's warning: a user has under a tenth of their line credits left.
+    case creditsLow = "credits_low"
+
+    public static let names = allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// The kind of a committed event, if a webhook can be told of it.
+    static func of(_ event: Event) -> WebhookKind? {
+        switch event.subject {
+        case .jobEnded(let job)?: return job.status == .failed ? .jobFailed : .jobEnded
+        case nil where event.stream == .insights: return event.payload?.contains(#""kind":"credits""#) == true ? .creditsLow : nil
+        default: return nil
+        }
+    }
+}
