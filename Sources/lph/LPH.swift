@@ -12,6 +12,8 @@ struct LPH: AsyncParsableCommand {
     /// Exit codes as the contract gives them: 0 success, 1 failure, 2 usage.
     static func main() async {
         do {
+            // Read before the flags are parsed: what they do not say, the configuration does.
+            try await Configured.load()
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

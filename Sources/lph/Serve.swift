@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where the HTTP server listens, HOST:PORT.")
     var listen = "\(defaults.host):\(defaults.port)"
     @Option(name: .customLong("allowed-host"), help: "A host name the HTTP server answers to, besides IP addresses and localhost (repeatable); any other Host is refused, against DNS rebinding.")
-    var allowedHosts: [String] = []
+    var allowedHosts = defaults.allowedHosts.sorted()
     @Option(help: "Seconds after which an HTTP connection with no request in progress is closed (slow or silent clients).")
     var idleTimeout = defaults.idleTimeout.seconds
     @Option(help: "Event streams one user may hold open at once; more are refused with 429.")
@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a retry waits before it may start.")
     var retryDelay = defaults.retryDelay.seconds
     @Option(name: .customLong("webhook"), help: "A URL told of events by a signed JSON POST (repeatable).")
-    var webhooks: [String] = []
+    var webhooks = defaults.webhooks
     @Option(help: "What webhooks are told of, comma-separated: \(WebhookKind.names).")
     var webhookEvents = defaults.webhookEvents.map(\.rawValue).sorted().joined(separator: ",")
     @Option(help: "The file (mode 0600) of the key webhook deliveries are signed with (HMAC-SHA256).")
@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hours a webhook delivery is tried before it is given up.")
     var webhookGiveUp = defaults.webhookGiveUp.seconds / 3600
     @Option(help: "Days after which the log lines and journal rows of ended jobs are pruned (0: kept for ever).")
-    var retainDays = 0.0
+    var retainDays = (defaults.retention?.seconds ?? 0) / 86_400
     @Option(help: "Seconds between the safety sweeps that rescan the projects folder against the index.")
     var sweepInterval = Int(defaults.sweepInterval.seconds)
     @Option(help: "Seconds between the observer's looks at what only time reveals (the queue).")
@@ -65,9 +65,19 @@ struct Serve: AsyncParsableCommand {
     var stallAfter = defaults.stallAfter.seconds
     @Option(name: .customLong("phase-pattern"), help: "PHASE=REGEX: a line matching REGEX means the agent is in PHASE (repeatable; replaces the defaults).")
     var phasePatterns: [String] = []
+    @Flag(help: "Print the settings the daemon would run with (defaults, then lph.json or $LPH_CONFIG, then LPH_* variables, then these flags) and exit.")
+    var printSettings = false
 
     func run() async throws {
-        var settings = Settings(agent: try agentCommand())
+        let settings = try effectiveSettings()
+        if printSettings { return print(settings.summary) }
+        try await serve(settings)
+    }
+
+    /// The configured settings, and over them every flag given here.
+    private func effectiveSettings() throws -> Settings {
+        var settings = defaults
+        settings.agent = try agentCommand()
         guard let profile = AgentProfile(rawValue: agentProfile) else { throw ValidationError("--agent-profile is one of \(AgentProfile.names)") }
         settings.agentProfile = profile
         settings.specify = try ShellWords.split(specify)
@@ -87,8 +97,8 @@ struct Serve: AsyncParsableCommand {
         settings.idleTimeout = .seconds(idleTimeout)
         guard let format = FifoSink.Format(rawValue: fifoFormat) else { throw ValidationError("--fifo-format is text or json") }
         settings.fifoFormat = format
-        settings.fifoGroup = fifoGroup
-        settings.defaultUser = defaultUser
+        settings.fifoGroup = fifoGroup ?? settings.fifoGroup
+        settings.defaultUser = defaultUser ?? settings.defaultUser
         settings.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay must not be negative") }
         settings.retries = retries
@@ -102,7 +112,11 @@ struct Serve: AsyncParsableCommand {
         settings.observeInterval = .seconds(observeInterval)
         settings.stallAfter = .seconds(stallAfter)
         if !phasePatterns.isEmpty { settings.phaseRules = try phaseRules() }
+        return settings
+    }
 
+    private func serve(_ settings: Settings) async throws {
+        var settings = settings
         let environment = ProcessInfo.processInfo.environment
         settings.notifySocket = environment["NOTIFY_SOCKET"]
         settings.watchdog = Self.watchdog(environment)
@@ -141,7 +155,7 @@ struct Serve: AsyncParsableCommand {
             }
             return kind
         })
-        settings.webhookSecretFile = webhookSecretFile
+        settings.webhookSecretFile = webhookSecretFile ?? settings.webhookSecretFile
         guard webhookGiveUp > 0 else { throw ValidationError("--webhook-give-up must be positive") }
         settings.webhookGiveUp = .seconds(webhookGiveUp * 3600)
     }
@@ -159,7 +173,7 @@ struct Serve: AsyncParsableCommand {
             guard !words.isEmpty else { throw ValidationError("--agent is empty") }
             return words
         }
-        return [CommandLine.selfPath, "demo-agent", "--pace", String(demoPace)]
+        return defaults.agent.isEmpty ? [CommandLine.selfPath, "demo-agent", "--pace", String(demoPace)] : defaults.agent
     }
 
     private func hostAndPort() throws -> (String, Int) {
@@ -185,8 +199,9 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// What `lph` does when not told otherwise: the daemon's own defaults.
-let defaults = Settings.defaults
+/// What `lph` does when not told otherwise: the daemon's own defaults, as
+/// the configuration file and `LPH_*` variables change them (``Configured``).
+var defaults: Settings { Configured.settings }
 
 extension Duration {
     /// As the command line gives durations: seconds.

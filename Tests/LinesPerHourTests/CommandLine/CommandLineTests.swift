@@ -40,6 +40,37 @@ import Testing
         try await d.stop()
     }
 
+    @Test func theConfigurationFileAndVariablesGiveDefaultsAndFlagsWin() async throws {
+        let scratch = try Scratch()
+        writeFile(scratch.file("lph.json"), #"{"max_jobs": 3, "retries": 1, "spool": "FromFile", "webhook": ["https://example.com/hook"]}"#)
+        func settings(_ arguments: [String], _ environment: [String: String]) async throws -> (Int32, [String: String]) {
+            try await offThePool {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: lphBinary)
+                process.arguments = ["serve", "--print-settings"] + arguments
+                process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+                process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LPH_") }.merging(environment) { $1 }
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                let pairs = text.split(separator: "\n").map { $0.split(separator: " = ", maxSplits: 1).map(String.init) }
+                return (process.terminationStatus, Dictionary(pairs.filter { $0.count == 2 }.map { ($0[0], $0[1]) }) { $1 })
+            }
+        }
+        let (status, given) = try await settings(["--retries", "2"], ["LPH_MAX_JOBS": "4", "LPH_RETRY_DELAY": "7"])
+        #expect(status == 0)
+        #expect(given["spool"] == "FromFile" && given["webhook"] == "https://example.com/hook", "from the file")
+        #expect(given["max_jobs"] == "4" && given["retry_delay"] == "7.0", "a variable wins over the file")
+        #expect(given["retries"] == "2", "a flag wins over the file")
+        #expect(given["sweep_interval"] == "600.0", "the built-in default")
+        writeFile(scratch.file("broken.json"), #"{"max_jobs": "#)
+        #expect(try await settings([], ["LPH_CONFIG": scratch.file("broken.json")]).0 == 1, "a broken file is a clear failure")
+        #expect(try await settings([], ["LPH_CONFIG": scratch.file("missing.json")]).0 == 1, "a file named but missing too")
+    }
+
     @Test func submitWritesTheAgentProfileIntoTheJobFile() async throws {
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "echo '{\"type\":\"result\",\"subtype\":\"success\"}'"])
         let spec = d.scratch.file("Spec.md")
