@@ -157,9 +157,10 @@ function card(job) {
   button.dataset.job = job.id;
   button.dataset.status = job.status;
   button.setAttribute("aria-current", String(job.id === state.selected));
-  button.append(el("div", "title", `#${job.id} ${job.project}` + (job.agent ? ` · ${job.agent}` : "")),
-                el("div", "meta", null, [el("span", null, job.user), el("span", null, age(job.created_at)),
-                                         el("span", "lines", `${fmt(job.lines_written)} lines`), el("span", null, job.current_phase)]));
+  const meta = [el("span", null, job.user), el("span", null, age(job.created_at)),
+                el("span", "lines", `${fmt(job.lines_written)} lines`), el("span", null, job.current_phase)];
+  if (job.cost_usd) meta.push(el("span", "cost", `$${job.cost_usd.toFixed(2)}`));
+  button.append(el("div", "title", `#${job.id} ${job.project}` + (job.agent ? ` · ${job.agent}` : "")), el("div", "meta", null, meta));
   const links = retryLinks(job);
   if (links) button.append(el("div", "links", links));
   button.addEventListener("click", () => select(job.id));
