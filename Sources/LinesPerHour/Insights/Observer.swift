@@ -72,7 +72,7 @@ final class Observer: Service, Sendable {
     private func note(_ events: [Event]) {
         let now = ContinuousClock.now
         activity.withLock { last in
-            for event in events where event.stream == .log || event.stream == .artifacts {
+            for event in events where event.stream == .jobLog || event.stream == .artifacts {
                 if let job = event.jobID { last[job] = now }
             }
         }

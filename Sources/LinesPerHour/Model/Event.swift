@@ -1,5 +1,5 @@
 /// One committed row, ready to publish: a `stream_messages` row, or a
-/// `log_entries` row when `stream` is `.log`. `id` is the row id in its table.
+/// `log_entries` row when `stream` is `.jobLog`. `id` is the row id in its table.
 public struct Event: Sendable, Equatable {
     public let id: Int64
     public let stream: StreamName

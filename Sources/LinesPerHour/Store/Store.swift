@@ -207,7 +207,7 @@ extension Store {
     /// A job's log lines after `after`, oldest first, as events.
     func logEvents(job: Int64, after: Int64, limit: Int = 1000) async throws -> [Event] {
         try await logs(job: job, after: after, limit: limit).map {
-            Event(id: $0.id, stream: .log, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
+            Event(id: $0.id, stream: .jobLog, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
         }
     }
 }

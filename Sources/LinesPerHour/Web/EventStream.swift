@@ -30,11 +30,11 @@ struct EventStream: Sendable {
     /// the job has ended and its last line was sent.
     func jobLog(_ job: Int64, after: Int64, session: StreamSessions.Session, to writer: inout any ResponseBodyWriter) async throws {
         // The job's own `jobs` events wake the loop when its status changes.
-        let feed = EventFeed(hub, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .log || $0.stream == .jobs) }
+        let feed = EventFeed(hub, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .jobLog || $0.stream == .jobs) }
         session.attach(feed)
         let read = { @Sendable (after: Int64) in try await store.logEvents(job: job, after: after) }
         var last = after
-        let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .log }) {
+        let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .jobLog }) {
             try await store.job(job)?.status.isFinal != false
         }
         guard ended else { return }

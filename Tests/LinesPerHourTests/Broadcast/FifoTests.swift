@@ -124,7 +124,7 @@ import Testing
 
     @Test func aLineTooLongForOneAtomicWriteIsCut() {
         let sink = FifoSink(path: "/nonexistent", format: .text, broadcaster: Broadcaster(), logger: .init(label: "t"))
-        let event = Event(id: 1, stream: .log, jobID: 7, level: .info, text: String(repeating: "é", count: 5000), timestamp: "2026-01-01T00:00:00.000Z")
+        let event = Event(id: 1, stream: .jobLog, jobID: 7, level: .info, text: String(repeating: "é", count: 5000), timestamp: "2026-01-01T00:00:00.000Z")
         let line = sink.line(for: event)
         #expect(line.count <= Int(PIPE_BUF))
         #expect(line.last == 10)

@@ -79,7 +79,7 @@ import Testing
         let id = try await s.store.claim(JobRequest(project: "Mine", specification: "x", user: "ann@example.com"), defaultUser: nil,
                                          spoolName: nil, spoolInode: nil)
         try await s.store.recordRejection(of: "bad.json", reason: "malformed JSON")
-        let live = s.published.filter { $0.stream != .log }
+        let live = s.published.filter { $0.stream != .jobLog }
         #expect(live.filter { $0.jobID == id }.allSatisfy { $0.userID == ann.id })
         #expect(live.first { $0.text.hasPrefix("rejected") }?.userID == nil)
         // The replay filters on the same column.

@@ -22,6 +22,6 @@ enum Journal {
         try db.cachedStatement(sql: """
             INSERT INTO log_entries (job_id, message, level, source, timestamp) VALUES (?, ?, ?, 'system', ?)
             """).execute(arguments: [job, message, level.rawValue, now])
-        return Event(id: db.lastInsertedRowID, stream: .log, jobID: job, level: level, text: message, timestamp: now)
+        return Event(id: db.lastInsertedRowID, stream: .jobLog, jobID: job, level: level, text: message, timestamp: now)
     }
 }

@@ -179,7 +179,7 @@ final class Writer: Sendable {
                 switch operation {
                 case .log(let row):
                     try Self.insert(row, with: insert, db)
-                    events.append(Event(id: db.lastInsertedRowID, stream: .log, jobID: row.jobID, level: row.level,
+                    events.append(Event(id: db.lastInsertedRowID, stream: .jobLog, jobID: row.jobID, level: row.level,
                                         text: row.message, timestamp: row.timestamp, source: row.source.rawValue))
                     lines += 1
                 case .work(let work, _):
