@@ -12,8 +12,9 @@ struct LPH: AsyncParsableCommand {
     /// Exit codes as the contract gives them: 0 success, 1 failure, 2 usage.
     static func main() async {
         do {
-            // Read before the flags are parsed: what they do not say, the configuration does.
-            try await Configured.load()
+            // Read before the flags are parsed: what they do not say, the configuration does. The demo
+            // agent runs in a project's folder with the daemon's environment: it has none to read.
+            if CommandLine.arguments.dropFirst().first != DemoAgentCommand.configuration.commandName { try await Configured.load() }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -131,7 +131,8 @@ final class Executor: Service, Sendable {
     /// by a new job that waits `retryDelay`; said in the failed job's log,
     /// before its end, so whoever follows its log reads it.
     private func retryIfTransient(_ job: Job, reason: String?, stop: StopReason?, lastComplaint: String? = nil) async {
-        guard settings.retries > 0,
+        // A job already retried (a restart between the retry's claim and the job's end) is not retried again.
+        guard settings.retries > 0, job.retriedBy == nil,
               let cause = TransientFailure.cause(reason: reason, stop: stop, lastError: lastComplaint) else { return }
         do {
             let earlier = try await store.retries(before: job.id)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a webhook can be told of (`--webhook-events`).
 public enum WebhookKind: String, Sendable, CaseIterable, Codable {
     /// A job completed or was cancelled.
@@ -13,8 +15,14 @@ public enum WebhookKind: String, Sendable, CaseIterable, Codable {
     static func of(_ event: Event) -> WebhookKind? {
         switch event.subject {
         case .jobEnded(let job)?: return job.status == .failed ? .jobFailed : .jobEnded
-        case nil where event.stream == .insights: return event.payload?.contains(#""kind":"credits""#) == true ? .creditsLow : nil
+        case nil where event.stream == .insights: return insightKind(event.payload) == "credits_low" ? .creditsLow : nil
         default: return nil
         }
+    }
+
+    /// The `kind` of an insight's payload (`{"kind": "credits_low", …}`).
+    private static func insightKind(_ payload: String?) -> String? {
+        guard let payload, let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return nil }
+        return object["kind"] as? String
     }
 }

@@ -113,8 +113,9 @@ protocol Store: Service, Sendable {
     // MARK: - Keeping it small
 
     /// Deletes up to `limit` log lines and journal rows of jobs that ended
-    /// before `cutoff`, and of the daemon's own journal rows older than it;
-    /// answers how many. Jobs, their changes, the artifact index and knowledge stay.
+    /// before `cutoff`, the daemon's own journal rows and the webhook
+    /// deliveries done with older than it; answers how many. Jobs, their
+    /// changes, the artifact index and knowledge stay.
     func prune(before cutoff: String, limit: Int) async throws -> Int
     /// The database's size, in bytes.
     func sizeInBytes() async throws -> Int64

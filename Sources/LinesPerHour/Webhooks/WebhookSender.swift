@@ -48,19 +48,26 @@ final class WebhookSender: Service, Sendable {
         defer { broadcaster.unsubscribe(token) }
         wakeFeed.yield()
         for await _ in wakeups.cancelOnGracefulShutdown() {
-            await deliverDue()
-            await wakeAtNextAttempt()
+            if await deliverDue() { await wakeAtNextAttempt() } else { wakeAfter(.seconds(5)) }
         }
         scheduledWake.withLock { $0?.cancel() }
     }
 
-    private func deliverDue() async {
-        while !Task.isCancelled, let due = try? await store.dueDeliveries(limit: 20), !due.isEmpty {
-            for delivery in due { await deliver(delivery) }
+    /// Sends what is due, until nothing is or the daemon stops; false when the
+    /// database refused to record an outcome (the same deliveries would only
+    /// be sent again at once: they wait a while).
+    private func deliverDue() async -> Bool {
+        while !Task.isShuttingDownGracefully, let due = try? await store.dueDeliveries(limit: 20), !due.isEmpty {
+            for delivery in due {
+                guard !Task.isShuttingDownGracefully else { return true }
+                guard await deliver(delivery) else { return false }
+            }
         }
+        return true
     }
 
-    private func deliver(_ delivery: WebhookDelivery) async {
+    /// One attempt; false when its outcome could not be recorded.
+    private func deliver(_ delivery: WebhookDelivery) async -> Bool {
         let outcome: DeliveryOutcome
         do {
             let status = try await post(delivery)
@@ -74,8 +81,10 @@ final class WebhookSender: Service, Sendable {
         }
         do {
             try await store.recordDelivery(delivery.id, outcome)
+            return true
         } catch {
-            logger.error("cannot record webhook delivery \(delivery.id), it is sent again: \(error)")
+            logger.error("cannot record webhook delivery \(delivery.id), it is sent again later: \(error)")
+            return false
         }
     }
 
@@ -114,8 +123,12 @@ final class WebhookSender: Service, Sendable {
     private func wakeAtNextAttempt() async {
         guard let next = try? await store.nextDeliveryAttempt(), let at = Timestamp.milliseconds(next),
               let now = Timestamp.milliseconds(Timestamp.now()) else { return }
+        wakeAfter(.milliseconds(max(0, at - now)))
+    }
+
+    private func wakeAfter(_ wait: Duration) {
         let timer = Task { [wakeFeed] in
-            guard (try? await Task.sleep(for: .milliseconds(max(0, at - now)))) != nil else { return }
+            guard (try? await Task.sleep(for: wait)) != nil else { return }
             wakeFeed.yield()
         }
         scheduledWake.withLock { previous in

@@ -89,4 +89,24 @@ import Testing
         #expect(try await s.store.streamEvents(streams, after: 0, userID: nil).count == live.count)
         try await s.stop()
     }
+
+    @Test func theOutboxGetsADeliveryInTheTransactionOfEachEventAWebhookWants() async throws {
+        let s = try ScratchStore(webhooks: [WebhookSubscription(url: "http://127.0.0.1:9/all", kinds: Set(WebhookKind.allCases)),
+                                            WebhookSubscription(url: "http://127.0.0.1:9/failures", kinds: [.jobFailed])])
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let first = try await s.store.claim(JobRequest(project: "Hooks", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
+        _ = try await s.store.start(job: first)
+        try await s.store.finish(job: first, status: .failed, reason: "agent exited with status 1", exitCode: 1)
+        // The retry's claim shows the failed job again on its card: not a second end of it.
+        let failed = try #require(try await s.store.job(first))
+        _ = try await s.store.claim(JobRequest(retrying: failed), defaultUser: nil, spoolName: nil, spoolInode: nil)
+        try await s.store.recordInsights([Insight(text: "low", job: first, payload: #"{"given": 100, "kind": "credits_low", "left": 5}"#),
+                                          Insight(text: "phase", job: first, payload: #"{"kind": "phase"}"#)])
+        let deliveries = try await s.store.deliveries(limit: 100).sorted { $0.id < $1.id }
+        #expect(deliveries.map(\.kind) == [.jobFailed, .jobFailed, .creditsLow])
+        #expect(deliveries.map(\.url) == ["http://127.0.0.1:9/all", "http://127.0.0.1:9/failures", "http://127.0.0.1:9/all"])
+        let ended = try #require(s.published.first { $0.stream == .jobs && $0.text == "job \(first) failed" })
+        #expect(deliveries[0].eventId == ended.id && deliveries.allSatisfy { $0.status == .pending && $0.attempts == 0 })
+        try await s.stop()
+    }
 }

@@ -12,13 +12,13 @@ final class ScratchStore: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    init() throws {
+    init(webhooks: [WebhookSubscription] = []) throws {
         let scratch = try Scratch()
         let events = EventLog()
         let logger = Logger(label: "lph-test")
         self.scratch = scratch
         self.events = events
-        let store = try SQLiteStore(path: scratch.file("lph.sqlite"), logger: logger) { events.append($0) }
+        let store = try SQLiteStore(path: scratch.file("lph.sqlite"), logger: logger, webhooks: webhooks) { events.append($0) }
         let group = ServiceGroup(configuration: .init(services: [store], logger: logger))
         self.store = store
         self.group = group

@@ -46,8 +46,8 @@ enum JobWrites {
         let origin = spoolName.map { " from \($0)" } ?? request.retryOf.map { ", retrying job \($0)" } ?? ""
         events.append(try Journal.record(db, .logs, "job \(id) accepted for project \(request.project)\(origin)", job: id))
         events.append(try jobEvent(db, id, "job \(id) pending"))
-        // The retried job's card says which job retries it.
-        if let retried = request.retryOf { events.append(try jobEvent(db, retried, "job \(retried) retried as job \(id)")) }
+        // The retried job's card says which job retries it: its state again, not news of it (no subject for the listeners).
+        if let retried = request.retryOf { events.append(try jobEvent(db, retried, "job \(retried) retried as job \(id)", subject: nil)) }
         return id
     }
 
@@ -91,9 +91,11 @@ enum JobWrites {
 
     /// Moves a job's phase forward, never back: what its files show
     /// (a `plan.md` means planning has happened) only ever adds to what is known.
+    /// Nothing moves for a job that has ended (files the index attributes to it a moment late).
     static func advancePhase(_ db: Database, job: Int64, to phase: Phase, events: inout [Event]) throws {
-        let current = try String.fetchOne(db, sql: "SELECT current_phase FROM jobs WHERE id = ?", arguments: [job]).flatMap(Phase.init)
-        guard let current, current < phase else { return }
+        guard let row = try Row.fetchOne(db, sql: "SELECT current_phase, status FROM jobs WHERE id = ?", arguments: [job]),
+              let current = Phase(rawValue: row["current_phase"]), current < phase,
+              JobStatus(rawValue: row["status"])?.isFinal == false else { return }
         try setPhase(db, job: job, phase, events: &events)
     }
 
@@ -108,7 +110,7 @@ enum JobWrites {
             """, arguments: [status.rawValue, status == .completed ? nil : reason, exitCode, now, now, job])
         let level: Level = status == .completed ? .info : (status == .cancelled ? .warning : .error)
         events.append(try Journal.record(db, .logs, "job \(job) \(status.rawValue)\(reason.map { ": \($0)" } ?? "")", level: level, job: job))
-        events.append(try jobEvent(db, job, "job \(job) \(status.rawValue)", ending: true))
+        events.append(try jobEvent(db, job, "job \(job) \(status.rawValue)", subject: Subject.jobEnded))
     }
 
     /// Cancels a job that has not started; false if it is not pending.
@@ -176,11 +178,12 @@ enum JobWrites {
     /// A `jobs` stream row: the job's JSON without its specification, which
     /// never changes after submission (it is at `GET /jobs/{id}`) and, at up to
     /// 1 MiB, would otherwise be stored and sent again with every progress event.
-    static func jobEvent(_ db: Database, _ job: Int64, _ text: String, ending: Bool = false) throws -> Event {
+    /// `subject` makes the event's typed side from the job's state (``Subject/job(_:)`` unless told otherwise).
+    static func jobEvent(_ db: Database, _ job: Int64, _ text: String, subject: ((Job) -> Subject)? = Subject.job) throws -> Event {
         guard let row = try Job.fetchOne(db, sql: Job.stateSelection + " WHERE jobs.id = ?", arguments: [job]) else {
             return try Journal.record(db, .jobs, text, job: job)
         }
         return try Journal.record(db, .jobs, text, job: job, payload: String(decoding: try JSONCoding.encoder.encode(row), as: UTF8.self),
-                                  subject: ending ? .jobEnded(row) : .job(row))
+                                  subject: subject?(row))
     }
 }

@@ -131,7 +131,12 @@ extension SQLiteStore {
                     SELECT stream_messages.id FROM jobs JOIN stream_messages ON stream_messages.job_id = jobs.id
                     WHERE jobs.finished_at < ? LIMIT ?)
                 """, arguments: [cutoff, cutoff, limit])
-            return lines + db.changesCount
+            let journal = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM webhook_deliveries WHERE id IN (
+                    SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ? LIMIT ?)
+                """, arguments: [cutoff, limit])
+            return lines + journal + db.changesCount
         }
     }
 
