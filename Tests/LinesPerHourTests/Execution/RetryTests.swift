@@ -70,7 +70,10 @@ import FoundationNetworking
         let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
         let cost = metrics.split(separator: "\n").first { $0.hasPrefix("lph_agent_cost_usd{") && $0.contains(#"user_id="1""#) }
         #expect(cost?.hasSuffix(" 0.5") == true, "\(cost ?? "no lph_agent_cost_usd line")")
-        let input = metrics.split(separator: "\n").first { $0.hasPrefix("lph_agent_tokens{") && $0.contains(#"kind="input""#) }
+        // The registry is the process's: other tests' daemons have users too, so the line is picked by user as well.
+        let input = metrics.split(separator: "\n").first {
+            $0.hasPrefix("lph_agent_tokens{") && $0.contains(#"kind="input""#) && $0.contains(#"user_id="1""#)
+        }
         #expect(input?.hasSuffix(" 200.0") == true, "\(input ?? "no lph_agent_tokens line")")
         try await d.stop()
     }
