@@ -46,14 +46,15 @@ final class Intake: Service, Sendable {
 
     private func takeFiles() async throws {
         try await recover()
-        let (names, feed) = AsyncStream<String?>.makeStream()
+        // Names as inotify tells them; nil after an overflow lost some (a sweep finds them).
+        let names = Inbox<String?>()
         // A regular file is taken once closed after writing or renamed in; anything
         // else (a symlink, a FIFO, a folder) is never "written", so it is judged on creation.
         let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF
         let spool = self.spool
         let (handle, _) = try await Inotify.shared.watch(spool.incoming, mask: mask) { [logger] event in
             if event.isOverflow {
-                feed.yield(nil)
+                names.append(contentsOf: [nil])
             } else if event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {
                 let problem = "the spool folder \(event.directory) was removed or moved: no job file can arrive until the daemon restarts"
                 self.problemState.withLock { $0 = problem }
@@ -61,49 +62,49 @@ final class Intake: Service, Sendable {
             } else if event.name.isEmpty {
                 return
             } else if event.has(IN_CREATE) {
-                if spool.kind(of: event.name) == .other { feed.yield(event.name) }
+                if spool.kind(of: event.name) == .other { names.append(contentsOf: [event.name]) }
             } else if event.has(IN_CLOSE_WRITE) {
                 // `touch` then write: an empty file closed is not a submission yet.
-                if spool.kind(of: event.name) != .emptyFile { feed.yield(event.name) }
+                if spool.kind(of: event.name) != .emptyFile { names.append(contentsOf: [event.name]) }
             } else {
-                feed.yield(event.name)
+                names.append(contentsOf: [event.name])
             }
         }
-        var retry = TryAgain(feed: feed)
-        await sweep(&retry)
-        for await name in names.cancelOnGracefulShutdown() {
-            if let name {
-                if await take(name) { retry = TryAgain(feed: feed) } else { retry.later(name) }
-            } else {
-                await sweep(&retry)
+        var retry = TryAgain(names: names)
+        await take(spool.waiting(), &retry)
+        await withGracefulShutdownHandler {
+            // Every name told while the last batch was taken, at once: a burst of files is a few writes.
+            while let batch = await names.next() {
+                await take(batch.contains(nil) ? spool.waiting() : batch.compactMap { $0 }, &retry)
             }
+        } onGracefulShutdown: {
+            names.close()
         }
         await Inotify.shared.unwatch(handle)
-    }
-
-    /// Everything in `incoming/`, oldest first: at start, and after an
-    /// inotify overflow lost events.
-    private func sweep(_ retry: inout TryAgain) async {
-        for name in spool.waiting() where await !take(name) { retry.later(name) }
     }
 
     /// Files that could not be claimed for a reason of the daemon's (the
     /// database refusing writes: a full disk) stay in `incoming/` and are
     /// tried again, at growing intervals, until the claim goes through.
     struct TryAgain {
-        let feed: AsyncStream<String?>.Continuation
+        let names: Inbox<String?>
         private var backoff = Backoff(from: .milliseconds(250), upTo: .seconds(10))
 
-        init(feed: AsyncStream<String?>.Continuation) {
-            self.feed = feed
+        init(names: Inbox<String?>) {
+            self.names = names
         }
 
         mutating func later(_ name: String) {
-            let (wait, feed) = (backoff.next(), feed)
+            let (wait, names) = (backoff.next(), names)
             Task {
                 try? await Task.sleep(for: wait)
-                feed.yield(name)
+                names.append(contentsOf: [name])
             }
+        }
+
+        /// A claim went through: the next refusal waits the shortest time again.
+        mutating func succeeded() {
+            self = TryAgain(names: names)
         }
     }
 
@@ -125,32 +126,69 @@ final class Intake: Service, Sendable {
                     logger.warning("job \(claim.job): its file \(claim.name) left incoming/ before it was filed; the job keeps its specification")
                 }
             }
-            try await store.markFiled(job: claim.job)
+            try await store.markFiled(jobs: [claim.job])
         }
     }
 
-    /// Takes or rejects one file; false when it stays for a reason of the daemon's.
-    private func take(_ name: String) async -> Bool {
-        guard !JobFile.isIgnored(name) else { return true }
-        switch spool.read(name) {
-        case .vanished, .busy:
-            return true
-        case .refused(let rejection):
-            return await reject(name, rejection)
-        case .taken(let file):
-            do {
-                let request = try JobFile.parse(name: name, bytes: file.bytes)
-                try await accept(name, request, inode: file.inode)
-                if problemState.withLock({ $0.take() }) != nil { logger.notice("job files are taken again") }
-                return true
-            } catch let rejection as Rejection {
-                return await reject(name, rejection)
-            } catch {
-                problemState.withLock { $0 = "job files wait in incoming/ (they are tried again): \(error)" }
-                logger.error("could not take \(name), it stays in incoming/ and is tried again: \(error)")
-                return false
+    /// Takes or rejects files, oldest first. The good ones are claimed in one
+    /// write (``Store/claimFiles(_:defaultUser:)``), then filed, then marked
+    /// filed in one more: a burst of files costs a few transactions, not two
+    /// each, with the same order of steps (and so the same crash safety) as one file.
+    private func take(_ names: [String], _ retry: inout TryAgain) async {
+        var claims: [SpoolClaim] = []
+        for name in names where !JobFile.isIgnored(name) {
+            switch spool.read(name) {
+            case .vanished, .busy:
+                continue
+            case .refused(let rejection):
+                if await !reject(name, rejection) { retry.later(name) }
+            case .taken(let file):
+                do {
+                    claims.append(SpoolClaim(name: name, inode: file.inode, request: try JobFile.parse(name: name, bytes: file.bytes)))
+                } catch {
+                    if await !reject(name, error) { retry.later(name) }
+                }
             }
         }
+        for start in stride(from: 0, to: claims.count, by: Self.claimsPerWrite) {
+            await accept(Array(claims[start..<min(start + Self.claimsPerWrite, claims.count)]), &retry)
+        }
+    }
+
+    static let claimsPerWrite = 500
+
+    private func accept(_ claims: [SpoolClaim], _ retry: inout TryAgain) async {
+        let outcomes: [Result<Int64, Rejection>]
+        do {
+            outcomes = try await store.claimFiles(claims, defaultUser: defaultUser)
+        } catch {
+            problemState.withLock { $0 = "job files wait in incoming/ (they are tried again): \(error)" }
+            logger.error("could not take \(claims.count) job files, they stay in incoming/ and are tried again: \(error)")
+            for claim in claims { retry.later(claim.name) }
+            return
+        }
+        if problemState.withLock({ $0.take() }) != nil { logger.notice("job files are taken again") }
+        retry.succeeded()
+        var filed: [Int64] = []
+        for (claim, outcome) in zip(claims, outcomes) {
+            switch outcome {
+            case .success(let job):
+                do {
+                    try spool.file(claim.name, job: job)
+                    filed.append(job)
+                } catch {
+                    // Claimed, not filed: taken again, its claim is found (same name, same inode), and filing is tried again.
+                    logger.error("job \(job): \(claim.name) cannot be filed yet, it is tried again: \(error)")
+                    retry.later(claim.name)
+                }
+            case .failure(let rejection):
+                if await !reject(claim.name, rejection) { retry.later(claim.name) }
+            }
+        }
+        guard !filed.isEmpty else { return }
+        onAccepted()
+        // Refused, the rows stay unfiled, which only the next start's recovery looks at: harmless.
+        do { try await store.markFiled(jobs: filed) } catch { logger.error("could not mark \(filed.count) jobs filed: \(error)") }
     }
 
     /// The door for jobs that do not come as files (the HTTP API): the same
@@ -163,15 +201,9 @@ final class Intake: Service, Sendable {
         return job
     }
 
-    private func accept(_ name: String, _ request: JobRequest, inode: UInt64) async throws {
-        let job = try await store.claim(request, defaultUser: defaultUser, spoolName: name, spoolInode: inode)
-        try spool.file(name, job: job)
-        onAccepted()
-        try await store.markFiled(job: job)
-    }
-
     /// Files a rejected file; false when it could not be moved (it stays to be judged again).
-    private func reject(_ name: String, _ rejection: Rejection) async -> Bool {
+    private func reject(_ name: String, _ error: any Error) async -> Bool {
+        let rejection = error as? Rejection ?? Rejection("\(error)")
         let target: String
         do {
             target = try spool.reject(name, rejection)

@@ -27,8 +27,11 @@ protocol Store: Service, Sendable {
     /// state calls for (an unknown user, no credits, someone else's project).
     /// The same spool file (name and inode, not yet filed) claimed twice makes one job.
     func claim(_ request: JobRequest, defaultUser: String?, spoolName: String?, spoolInode: UInt64?) async throws -> Int64
-    /// The job's spool file was moved to `accepted/`.
-    func markFiled(job: Int64) async throws
+    /// Claims job files in one write, each as ``claim(_:defaultUser:spoolName:spoolInode:)`` would:
+    /// a job, or the rejection the database's state calls for.
+    func claimFiles(_ files: [SpoolClaim], defaultUser: String?) async throws -> [Result<Int64, Rejection>]
+    /// The jobs' spool files were moved to `accepted/`.
+    func markFiled(jobs: [Int64]) async throws
     /// Jobs whose row was committed but whose file may still sit in `incoming/`.
     func unfiledClaims() async throws -> [(job: Int64, name: String, inode: UInt64)]
     /// Says on the `logs` stream that a spool file was rejected.

@@ -11,8 +11,25 @@ import Testing
         #expect(try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 42) == first)
         // Another file under the same name is another job; so is the first one, once filed.
         #expect(try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 43) != first)
-        try await s.store.markFiled(job: first)
+        try await s.store.markFiled(jobs: [first])
         #expect(try await s.store.unfiledClaims().map(\.job) == [first + 1])
+        try await s.stop()
+    }
+
+    @Test func filesClaimedTogetherAreEachAJobOrARejection() async throws {
+        let s = try ScratchStore()
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        let files = [SpoolClaim(name: "a.json", inode: 1, request: JobRequest(project: "A", specification: "x")),
+                     SpoolClaim(name: "b.json", inode: 2, request: JobRequest(project: "B", specification: "x", user: "nobody@example.com")),
+                     SpoolClaim(name: "c.json", inode: 3, request: JobRequest(project: "C", specification: "x"))]
+        let outcomes = try await s.store.claimFiles(files, defaultUser: nil)
+        #expect(outcomes.map { (try? $0.get()) != nil } == [true, false, true])
+        #expect(try await s.store.unfiledClaims().map(\.name) == ["a.json", "c.json"], "the refused one left no row")
+        // Claimed again before they were filed (a crash in between): the same jobs.
+        #expect(try await s.store.claimFiles([files[0], files[2]], defaultUser: nil).map { try $0.get() } == [try outcomes[0].get(), try outcomes[2].get()])
+        try await s.store.markFiled(jobs: [try outcomes[0].get(), try outcomes[2].get()])
+        #expect(try await s.store.unfiledClaims().isEmpty)
+        #expect(try await s.store.jobs().count == 2)
         try await s.stop()
     }
 

@@ -51,8 +51,9 @@ enum JobWrites {
         return id
     }
 
-    static func markFiled(_ db: Database, job: Int64) throws {
-        try db.execute(sql: "UPDATE jobs SET spool_filed = 1 WHERE id = ?", arguments: [job])
+    static func markFiled(_ db: Database, jobs: [Int64]) throws {
+        let filed = try db.cachedStatement(sql: "UPDATE jobs SET spool_filed = 1 WHERE id = ?")
+        for job in jobs { try filed.execute(arguments: [job]) }
     }
 
     /// Jobs whose row was committed but whose file may still sit in `incoming/`.

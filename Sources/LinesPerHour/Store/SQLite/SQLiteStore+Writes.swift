@@ -11,8 +11,29 @@ extension SQLiteStore {
         }
     }
 
-    func markFiled(job: Int64) async throws {
-        try await write { db, _ in try JobWrites.markFiled(db, job: job) }
+    func claimFiles(_ files: [SpoolClaim], defaultUser: String?) async throws -> [Result<Int64, Rejection>] {
+        try await write { db, events in
+            try files.map { file in
+                // Each in a savepoint of its own: a rejected one leaves nothing behind, and the others stand.
+                var claimed: [Event] = []
+                do {
+                    var job: Int64 = 0
+                    try db.inSavepoint {
+                        job = try JobWrites.claim(db, file.request, defaultUser: defaultUser, spoolName: file.name,
+                                                  spoolInode: file.inode, events: &claimed)
+                        return .commit
+                    }
+                    events += claimed
+                    return .success(job)
+                } catch let rejection as Rejection {
+                    return .failure(rejection)
+                }
+            }
+        }
+    }
+
+    func markFiled(jobs: [Int64]) async throws {
+        try await write { db, _ in try JobWrites.markFiled(db, jobs: jobs) }
     }
 
     func unfiledClaims() async throws -> [(job: Int64, name: String, inode: UInt64)] {
