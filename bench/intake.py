@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Spool intake throughput: N job files written into Spool/incoming/ while the
+daemon is stopped, then `lph serve` started; the time until incoming/ is empty
+(every file claimed, renamed into accepted/ and marked filed), next to the
+floor: renaming the same number of files with nothing else (os.rename).
+
+Usage: bench/intake.py PATH-TO-LPH [--files 20000]
+"""
+import argparse, os, shutil, sys, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Support"))
+from lph_support import Daemon  # noqa: E402
+
+
+def write_files(folder, count):
+    os.makedirs(folder)
+    for i in range(count):
+        with open(os.path.join(folder, f"f{i}.json"), "w") as f:
+            f.write('{"project": "P%d", "specification": "x"}' % (i % 50))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("lph")
+    parser.add_argument("--files", type=int, default=20_000)
+    args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="lph-intake.")
+    try:
+        write_files(os.path.join(root, "floor"), args.files)
+        os.makedirs(os.path.join(root, "floor-done"))
+        started = time.monotonic()
+        for name in os.listdir(os.path.join(root, "floor")):
+            os.rename(os.path.join(root, "floor", name), os.path.join(root, "floor-done", name))
+        floor = args.files / (time.monotonic() - started)
+
+        incoming = os.path.join(root, "Spool", "incoming")
+        write_files(incoming, args.files)
+        started = time.monotonic()
+        # One job runs for the whole measurement: the executor spawns nothing meanwhile.
+        daemon = Daemon(os.path.abspath(args.lph), root, "--agent", "sleep 600", "--max-jobs", "1")
+        while os.listdir(incoming):
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        daemon.kill9()
+        accepted = len(os.listdir(os.path.join(root, "Spool", "accepted")))
+        assert accepted == args.files, f"{accepted} of {args.files} files in accepted/"
+        rate = args.files / elapsed
+        print("| what | lph | floor (rename only) | ratio |")
+        print("|---|---|---|---|")
+        print(f"| {args.files:,} job files dropped while stopped, taken at start | {rate:,.0f} files/s ({elapsed:.1f} s) | {floor:,.0f} renames/s | {rate / floor:.3f} |")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
