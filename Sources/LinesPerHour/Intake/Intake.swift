@@ -136,7 +136,8 @@ final class Intake: Service, Sendable {
     /// each, with the same order of steps (and so the same crash safety) as one file.
     private func take(_ names: [String], _ retry: inout TryAgain) async {
         var claims: [SpoolClaim] = []
-        for name in names where !JobFile.isIgnored(name) {
+        var seen = Set<String>()  // inotify may tell a name twice in a burst (created, then closed)
+        for name in names where !JobFile.isIgnored(name) && seen.insert(name).inserted {
             switch spool.read(name) {
             case .vanished, .busy:
                 continue
