@@ -40,7 +40,7 @@ final class ArtifactIndex: Service, Sendable {
     private let inbox = Inbox<Item>()
     private let barriers = Barriers()
     private let throttle = JobEventThrottle()
-    private let workflowLogs = WorkflowLog()
+    private let reader: ArtifactReader
     private let degradations: AsyncStream<String>
     private let degradationFeed: AsyncStream<String>.Continuation
     private let problemState = Mutex<String?>(nil)
@@ -62,6 +62,7 @@ final class ArtifactIndex: Service, Sendable {
         self.root = Inotify.normalized(root)
         self.store = store
         self.runningJobs = runningJobs
+        reader = ArtifactReader(root: self.root, runningJobs: runningJobs)
         self.changeTracker = changeTracker
         self.ignore = ignore
         self.sweepInterval = sweepInterval
@@ -255,17 +256,8 @@ final class ArtifactIndex: Service, Sendable {
 
     // MARK: - Events → changes
 
-    /// `project` and the path inside it, for a path under the root.
-    private func locate(_ path: String) -> (project: String, path: String)? {
-        guard path.hasPrefix(root + "/") else { return nil }
-        let relative = path.dropFirst(root.count + 1)
-        let project = String(relative.prefix { $0 != "/" })
-        guard ProjectName.isValid(project) else { return nil }
-        return (project, String(relative.dropFirst(project.count + 1)))
-    }
-
     private func changes(for event: WatchEvent, cookies: inout [String]) -> [ArtifactChange] {
-        guard let (project, path) = locate(event.path) else { return [] }
+        guard let (project, path) = reader.locate(event.path) else { return [] }
         if event.name.hasPrefix(ProjectName.cookiePrefix) {
             if event.has(IN_CLOSE_WRITE) { cookies.append(event.path) }
             return []
@@ -277,14 +269,14 @@ final class ArtifactIndex: Service, Sendable {
             return []
         }
         if let from = event.movedFrom {
-            if let (oldProject, oldPath) = locate(from), oldProject == project, !oldPath.isEmpty, !path.isEmpty {
+            if let (oldProject, oldPath) = reader.locate(from), oldProject == project, !oldPath.isEmpty, !path.isEmpty {
                 return event.isDirectory
                     ? [ArtifactChange(project: project, path: path, kind: .movedTree(from: oldPath))]
-                    : [moved(from: oldPath, to: event.path, project: project, path: path)]
+                    : [reader.moved(from: oldPath, to: event.path, project: project, path: path)]
             }
             // Moved across projects: gone from one, new in the other.
-            let gone = locate(from).map { [ArtifactChange(project: $0.project, path: $0.path, kind: event.isDirectory ? .absentTree : .absent)] } ?? []
-            return gone + (event.isDirectory ? scan(event.path, cookies: &cookies) : observed(event.path, project: project, path: path))
+            let gone = reader.locate(from).map { [ArtifactChange(project: $0.project, path: $0.path, kind: event.isDirectory ? .absentTree : .absent)] } ?? []
+            return gone + (event.isDirectory ? scan(event.path, cookies: &cookies) : reader.observed(event.path, project: project, path: path))
         }
         if event.isDirectory {
             if event.has(IN_CREATE) || event.has(IN_MOVED_TO) { return scan(event.path, cookies: &cookies) }
@@ -296,52 +288,20 @@ final class ArtifactIndex: Service, Sendable {
         if event.name == ".gitignore" && (event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO)) { enqueue(.ignoreRulesChanged) }
         // A regular file is read once closed after writing; a symlink is never written, so it is read on creation.
         if event.has(IN_CREATE) && FileFacts.read(event.path)?.kind != .symlink { return [] }
-        return observed(event.path, project: project, path: path)
-    }
-
-    /// A file as it is now, and, for a Spec Kit run log, the events appended to it.
-    private func observed(_ fullPath: String, project: String, path: String) -> [ArtifactChange] {
-        let file = present(fullPath, project: project, path: path)
-        guard WorkflowLog.isRunLog(path) else { return [file] }
-        let steps = workflowLogs.newSteps(at: fullPath, following: runningJobs()[project] != nil)
-        let notes = steps.map { step in WorkflowNote(line: step.line.0, level: step.line.1, phase: step.phase) }
-        return notes.isEmpty ? [file] : [file, ArtifactChange(project: project, path: path, kind: .workflow(notes))]
-    }
-
-    private func present(_ fullPath: String, project: String, path: String) -> ArtifactChange {
-        guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: path, kind: .absent) }
-        return ArtifactChange(project: project, path: path, kind: .present(facts, evidence(fullPath, path, facts)))
-    }
-
-    private func moved(from oldPath: String, to fullPath: String, project: String, path: String) -> ArtifactChange {
-        guard let facts = FileFacts.read(fullPath) else { return ArtifactChange(project: project, path: oldPath, kind: .absent) }
-        return ArtifactChange(project: project, path: path, kind: .moved(from: oldPath, facts, evidence(fullPath, path, facts)))
-    }
-
-    /// What the file shows of its job's progress; nothing for a tool's state (`.specify/`), which is not the agent's work.
-    private func evidence(_ fullPath: String, _ path: String, _ facts: FileFacts) -> FileEvidence {
-        guard !PhaseEvidence.isToolState(path) else { return .none }
-        let tasks = tasks(fullPath, facts)
-        return FileEvidence(tasks: tasks, phase: PhaseEvidence.phase(path: path, kind: facts.kind, tasks: tasks))
-    }
-
-    private func tasks(_ fullPath: String, _ facts: FileFacts) -> TaskCount? {
-        guard (fullPath as NSString).lastPathComponent.lowercased() == "tasks.md", facts.kind != .binary, facts.kind != .symlink,
-              facts.size <= Int64(Limits.maxSpecification), let text = FileFacts.text(fullPath) else { return nil }
-        return PhaseEvidence.tasks(in: text)
+        return reader.observed(event.path, project: project, path: path)
     }
 
     /// Every file under a folder, as present. A barrier's cookie found here
     /// was written before the folder was watched: it counts as seen.
     private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
-        Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), skipped: { changes += ignoredEntry($0) },
+        Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), skipped: { changes += reader.ignoredEntry($0) },
                   beyond: noteUnfollowed) { fullPath in
-            guard let (project, path) = locate(fullPath), !path.isEmpty else { return }
+            guard let (project, path) = reader.locate(fullPath), !path.isEmpty else { return }
             if (path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) {
                 cookies.append(fullPath)
             } else {
-                changes += observed(fullPath, project: project, path: path)
+                changes += reader.observed(fullPath, project: project, path: path)
             }
         }
         return changes
@@ -354,12 +314,6 @@ final class ArtifactIndex: Service, Sendable {
 
     private func noteUnfollowed(_ path: String) {
         unfollowed.withLock { $0.append(path) }
-    }
-
-    /// The one entry of an ignored folder: `node_modules/`, with how many files it holds.
-    private func ignoredEntry(_ folder: String) -> [ArtifactChange] {
-        guard let (project, path) = locate(folder), !path.isEmpty, let facts = FileFacts.ignoredFolder(folder) else { return [] }
-        return [ArtifactChange(project: project, path: path + "/", kind: .present(facts, .none))]
     }
 
     // MARK: - Rescans
@@ -375,11 +329,11 @@ final class ArtifactIndex: Service, Sendable {
         var changed = 0
         var files = 0
         Tree.walk(root, skip: ignore.isIgnored(folder:), skipped: { folder in
-            let entry = ignoredEntry(folder)
+            let entry = reader.ignoredEntry(folder)
             for change in entry { seen[change.project, default: []].insert(change.path) }
             changes += entry
         }, beyond: noteUnfollowed) { fullPath in
-            guard let (project, path) = locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) else { return }
+            guard let (project, path) = reader.locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)
             var st = stat()
@@ -387,7 +341,7 @@ final class ArtifactIndex: Service, Sendable {
             let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
             if let row = stored[project]?[path], row.size == Int64(st.st_size), row.modified == modified { return }
             changed += 1
-            changes += observed(fullPath, project: project, path: path)
+            changes += reader.observed(fullPath, project: project, path: path)
         }
         var removed = 0
         for (project, rows) in stored {

@@ -7,13 +7,11 @@ import Metrics
 /// elsewhere). A slow subscriber is the subscriber's problem, never the
 /// writer's.
 final class Broadcaster: Sendable {
-    typealias Handler = @Sendable ([Event]) -> Void
-
     private let subscribers = Subscribers<[Event]>()
     private let broadcast = Counter(label: "lph_events_broadcast_total")
 
     /// Registers a handler; keep the returned token to unsubscribe.
-    func subscribe(_ handler: @escaping Handler) -> Int {
+    func subscribe(_ handler: @escaping Subscribers<[Event]>.Handler) -> Int {
         subscribers.add(handler)
     }
 

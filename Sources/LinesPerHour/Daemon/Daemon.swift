@@ -56,7 +56,7 @@ public final class Daemon: Sendable {
         agents.profile = settings.agentProfile
         agents.specify = settings.specify
         agents.integration = settings.speckitIntegration
-        executor = Executor(configuration: .init(
+        executor = Executor(policy: .init(
             agents: agents,
             projectsDirectory: Self.absolute(settings.projects),
             specsDirectory: Self.absolute(settings.stateDirectory + "/specs"),

@@ -13,7 +13,7 @@ import Synchronization
 /// is committed.
 final class Executor: Service, Sendable {
     /// What the daemon's settings say of running agents.
-    struct Configuration: Sendable {
+    struct Policy: Sendable {
         var agents: AgentSettings
         var projectsDirectory: String
         var specsDirectory: String
@@ -26,7 +26,7 @@ final class Executor: Service, Sendable {
         var retryDelay: Duration = .seconds(60)
     }
 
-    private let settings: Configuration
+    private let settings: Policy
     private let store: any Store
     private let logger: Logger
     private let running: RunningJobs
@@ -37,9 +37,9 @@ final class Executor: Service, Sendable {
     /// The wake-up at the time the next waiting job may start.
     private let scheduledWake = Mutex<Task<Void, Never>?>(nil)
 
-    init(configuration: Configuration, store: any Store, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
+    init(policy: Policy, store: any Store, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
          logger: Logger) {
-        self.settings = configuration
+        self.settings = policy
         self.store = store
         self.running = running
         self.index = index
