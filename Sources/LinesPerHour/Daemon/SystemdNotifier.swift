@@ -15,18 +15,10 @@ final class SystemdNotifier: Service, Sendable {
     }
 
     func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await gracefulShutdown() }
-            if let watchdog {
-                group.addTask { [self] in
-                    while !Task.isCancelled {
-                        send("WATCHDOG=1")
-                        try? await Task.sleep(for: watchdog / 2)
-                    }
-                }
-            }
-            await group.next()
-            group.cancelAll()
+        if let watchdog {
+            await periodically(every: watchdog / 2) { [self] in send("WATCHDOG=1") }
+        } else {
+            try? await gracefulShutdown()
         }
         send("STOPPING=1")
     }

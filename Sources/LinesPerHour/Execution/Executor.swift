@@ -2,7 +2,6 @@ import Foundation
 import Glibc
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Runs pending jobs in submission order, at most `maxJobs` at once.
 ///
@@ -35,7 +34,7 @@ final class Executor: Service, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
     /// The wake-up at the time the next waiting job may start.
-    private let scheduledWake = Mutex<Task<Void, Never>?>(nil)
+    private let scheduledWake: WakeTimer
 
     init(policy: Policy, store: any Store, running: RunningJobs, index: ArtifactIndex, changes: ChangeTracker,
          logger: Logger) {
@@ -45,7 +44,9 @@ final class Executor: Service, Sendable {
         self.index = index
         self.changes = changes
         self.logger = logger
-        (wakeups, wakeFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (wakeups, wakeFeed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.wakeups, self.wakeFeed) = (wakeups, wakeFeed)
+        scheduledWake = WakeTimer { wakeFeed.yield() }
     }
 
     /// Asks the executor to look for pending jobs.
@@ -152,16 +153,7 @@ final class Executor: Service, Sendable {
 
     /// Wakes the executor when the next waiting job may start.
     private func wakeForNextScheduledStart() async {
-        guard let next = try? await store.nextScheduledStart(), let at = Timestamp.milliseconds(next),
-              let now = Timestamp.milliseconds(Timestamp.now()) else { return }
-        let timer = Task { [weak self] in
-            guard (try? await Task.sleep(for: .milliseconds(max(0, at - now)))) != nil else { return }
-            self?.wake()
-        }
-        scheduledWake.withLock { previous in
-            previous?.cancel()
-            previous = timer
-        }
+        if let next = try? await store.nextScheduledStart() { scheduledWake.wake(at: next) }
     }
 
     /// A job's end is recorded whatever it takes: tried again while the

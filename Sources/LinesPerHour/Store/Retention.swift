@@ -22,17 +22,7 @@ final class Retention: Service {
     }
 
     func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await gracefulShutdown() }
-            group.addTask { [self] in
-                while !Task.isCancelled {
-                    await prune()
-                    try? await Task.sleep(for: interval)
-                }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await periodically(every: interval) { [self] in await prune() }
     }
 
     /// One pass: batches until nothing older is left.

@@ -6,7 +6,6 @@ import FoundationNetworking
 import Logging
 import Metrics
 import ServiceLifecycle
-import Synchronization
 
 /// Sends the webhook outbox: each delivery POSTed as it was stored, signed,
 /// until its receiver answers 2xx; refused or unreachable, it is tried again
@@ -29,7 +28,7 @@ final class WebhookSender: Service, Sendable {
     private let logger: Logger
     private let wakeups: AsyncStream<Void>
     private let wakeFeed: AsyncStream<Void>.Continuation
-    private let scheduledWake = Mutex<Task<Void, Never>?>(nil)
+    private let scheduledWake: WakeTimer
 
     init(store: any Store, broadcaster: Broadcaster, secret: [UInt8], giveUpAfter: Duration, logger: Logger) {
         self.store = store
@@ -37,7 +36,9 @@ final class WebhookSender: Service, Sendable {
         self.secret = SymmetricKey(data: secret)
         self.giveUpAfter = giveUpAfter
         self.logger = logger
-        (wakeups, wakeFeed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (wakeups, wakeFeed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.wakeups, self.wakeFeed) = (wakeups, wakeFeed)
+        scheduledWake = WakeTimer { wakeFeed.yield() }
     }
 
     func run() async throws {
@@ -48,9 +49,13 @@ final class WebhookSender: Service, Sendable {
         defer { broadcaster.unsubscribe(token) }
         wakeFeed.yield()
         for await _ in wakeups.cancelOnGracefulShutdown() {
-            if await deliverDue() { await wakeAtNextAttempt() } else { wakeAfter(.seconds(5)) }
+            if await deliverDue() {
+                if let next = try? await store.nextDeliveryAttempt() { scheduledWake.wake(at: next) }
+            } else {
+                scheduledWake.wake(after: .seconds(5))
+            }
         }
-        scheduledWake.withLock { $0?.cancel() }
+        scheduledWake.cancel()
     }
 
     /// Sends what is due, until nothing is or the daemon stops; false when the
@@ -117,23 +122,6 @@ final class WebhookSender: Service, Sendable {
         case .delivered: "delivered"
         case .failed(_, nil): "given_up"
         case .failed: "retried"
-        }
-    }
-
-    private func wakeAtNextAttempt() async {
-        guard let next = try? await store.nextDeliveryAttempt(), let at = Timestamp.milliseconds(next),
-              let now = Timestamp.milliseconds(Timestamp.now()) else { return }
-        wakeAfter(.milliseconds(max(0, at - now)))
-    }
-
-    private func wakeAfter(_ wait: Duration) {
-        let timer = Task { [wakeFeed] in
-            guard (try? await Task.sleep(for: wait)) != nil else { return }
-            wakeFeed.yield()
-        }
-        scheduledWake.withLock { previous in
-            previous?.cancel()
-            previous = timer
         }
     }
 }
