@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing.
 set -euo pipefail
-packages=(libsqlite3-dev libinotifytools0-dev libgit2-dev pkg-config git sqlite3 chromium chromium-driver)
+packages=(libsqlite3-dev libinotifytools0-dev libgit2-dev pkg-config git sqlite3 chromium chromium-driver postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,6 +41,9 @@ enum Configured {
         s.spool = config.string(forKey: "spool", default: s.spool)
         s.projects = config.string(forKey: "projects", default: s.projects)
         s.database = config.string(forKey: "db", default: s.database)
+        s.node = config.string(forKey: "node", default: s.node)
+        s.nodeLease = seconds(config.double(forKey: "node_lease"), or: s.nodeLease)
+        s.sharedProjects = config.bool(forKey: "shared_projects", default: s.sharedProjects)
         s.stateDirectory = config.string(forKey: "state_dir", default: s.stateDirectory)
         if let listen = config.string(forKey: "listen") {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
@@ -94,7 +97,7 @@ extension Settings {
     /// The settings as `key = value` lines, with the configuration's keys.
     var summary: String {
         let lines: [(String, Any)] = [
-            ("spool", spool), ("projects", projects), ("db", database), ("state_dir", stateDirectory), ("listen", "\(host):\(port)"),
+            ("spool", spool), ("projects", projects), ("db", databaseForDisplay), ("node", node), ("node_lease", nodeLease.seconds), ("shared_projects", sharedProjects), ("state_dir", stateDirectory), ("listen", "\(host):\(port)"),
             ("max_jobs", maxJobs), ("agent", agent.joined(separator: " ")), ("agent_profile", agentProfile.rawValue),
             ("retries", retries), ("retry_delay", retryDelay.seconds), ("retain_days", (retention?.seconds ?? 0) / 86_400),
             ("webhook", webhooks.joined(separator: ",")), ("webhook_events", webhookEvents.map(\.rawValue).sorted().joined(separator: ",")),

@@ -2,18 +2,10 @@ import ArgumentParser
 import Foundation
 import LinesPerHour
 
-/// Opens the daemon's database for the reading commands; never creates one.
-func openStore(_ path: String) throws -> SQLiteStore {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw Failure("no database at \(path): run this where lph serve runs, or pass --db")
-    }
-    return try SQLiteStore(path: path)
-}
-
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
 
-    @Option(help: "The SQLite database file.")
+    @Option(help: "The SQLite database file, or the postgres:// URL lph serve was given.")
     var db = defaults.database
     @Option(help: "Only jobs with this status (pending, in_progress, completed, failed, cancelled).")
     var status: String?
@@ -27,7 +19,7 @@ struct Jobs: AsyncParsableCommand {
             guard let s = JobStatus(rawValue: raw) else { throw ValidationError("unknown status \(raw)") }
             return s
         }
-        let jobs = try await openStore(db).jobs(status: status, project: project, userID: nil, before: nil, limit: 500)
+        let jobs = try await JobHistories.open(db).jobs(status: status, project: project, userID: nil, before: nil, limit: 500)
         if json {
             print(String(decoding: try JSONCoding.encoder.encode(jobs), as: UTF8.self))
             return
@@ -47,7 +39,7 @@ struct Jobs: AsyncParsableCommand {
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a job's log; with -f, follow it until the job ends.")
 
-    @Option(help: "The SQLite database file.")
+    @Option(help: "The SQLite database file, or the postgres:// URL lph serve was given.")
     var db = defaults.database
     @Flag(name: .shortAndLong, help: "Follow the log until the job ends.")
     var follow = false
@@ -55,7 +47,7 @@ struct Logs: AsyncParsableCommand {
     var job: Int64
 
     func run() async throws {
-        let store = try openStore(db)
+        let store = try await JobHistories.open(db)
         guard try await store.job(job) != nil else { throw Failure("no job \(job)") }
         var after: Int64 = 0
         while true {

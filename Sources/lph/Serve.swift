@@ -11,8 +11,14 @@ struct Serve: AsyncParsableCommand {
     var spool = defaults.spool
     @Option(help: "The folder of generated projects; each job's agent runs in <projects>/<project>/.")
     var projects = defaults.projects
-    @Option(help: "The SQLite database file.")
+    @Option(help: "The SQLite database file, or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for one that several nodes share (the password may come from PGPASSWORD).")
     var db = defaults.database
+    @Option(help: "This node's name among those sharing a PostgreSQL database.")
+    var node = defaults.node
+    @Option(help: "Seconds without a heartbeat after which a node is dead and its running jobs fail (PostgreSQL).")
+    var nodeLease = defaults.nodeLease.seconds
+    @Flag(help: "The projects folder is shared by every node (a network file system): any node may run any project's next job.")
+    var sharedProjects = defaults.sharedProjects
     @Option(help: "The daemon's state folder (admin.token, specification files).")
     var stateDir = defaults.stateDirectory
     @Option(help: "Where the HTTP server listens, HOST:PORT.")
@@ -86,6 +92,10 @@ struct Serve: AsyncParsableCommand {
         settings.spool = spool
         settings.projects = projects
         settings.database = db
+        guard !node.isEmpty, nodeLease >= 1 else { throw ValidationError("--node must not be empty, and --node-lease is at least 1 second") }
+        settings.node = node
+        settings.nodeLease = .milliseconds(Int64(nodeLease * 1000))
+        settings.sharedProjects = sharedProjects
         settings.stateDirectory = stateDir
         (settings.host, settings.port) = try hostAndPort()
         settings.allowedHosts = Set(allowedHosts)

@@ -41,7 +41,7 @@ public final class Daemon: Sendable {
         self.broadcaster = broadcaster
         webhookSecret = try Self.webhookSecret(settings)
         let webhooks = settings.webhooks.map { WebhookSubscription(url: $0, kinds: settings.webhookEvents) }
-        store = try SQLiteStore(path: settings.database, logger: logger, webhooks: webhooks) { broadcaster.publish($0) }
+        store = try await Self.openStore(settings, webhooks: webhooks, logger: logger) { broadcaster.publish($0) }
         let running = RunningJobs()
         let (shadows, projects) = (Self.absolute(settings.stateDirectory + "/shadow"), Self.absolute(settings.projects))
         try PrivateFile.folder(shadows)
@@ -68,6 +68,22 @@ public final class Daemon: Sendable {
             retryDelay: settings.retryDelay
         ), store: store, running: running, index: index, changes: changes, logger: logger)
         newAdminToken = try await AdminBootstrap.ensureAdmin(store: store, settings: settings)
+        if store is PostgresStore {
+            // Another node's jobs: one queued there may start here, one ended there may free its project here.
+            _ = broadcaster.subscribe { [executor] events in
+                if events.contains(where: { $0.stream == .jobs && $0.subject == nil }) { executor.wake() }
+            }
+        }
+    }
+
+    /// SQLite at a path, or PostgreSQL at a URL, shared with other nodes.
+    private static func openStore(_ settings: Settings, webhooks: [WebhookSubscription], logger: Logger,
+                                  publish: @escaping @Sendable ([Event]) -> Void) async throws -> any Store {
+        guard PostgresURL.isPostgres(settings.database) else {
+            return try SQLiteStore(path: settings.database, logger: logger, webhooks: webhooks, publish: publish)
+        }
+        let node = PostgresStore.Node(name: settings.node, lease: settings.nodeLease, sharedProjects: settings.sharedProjects)
+        return try await PostgresStore.open(url: settings.database, node: node, logger: logger, webhooks: webhooks, publish: publish)
     }
 
     private static func webhookSecret(_ settings: Settings) throws -> [UInt8]? {
@@ -108,6 +124,7 @@ public final class Daemon: Sendable {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lph"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
+                (self.store as? PostgresStore)?.serving(at: "http://\(self.settings.host):\(port)/")
                 notifier?.send("READY=1\nSTATUS=serving on port \(port)")
                 await onListening(port)
             },

@@ -1,8 +1,17 @@
+import Foundation
+
 /// Everything `lph serve` can be told; the defaults are the contract's.
 public struct Settings: Sendable {
     public var spool = "Spool"
     public var projects = "generated_projects"
+    /// An SQLite file's path, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for a database several nodes share.
     public var database = "lph.sqlite"
+    /// This node's name among those sharing a PostgreSQL database (default: the host name).
+    public var node = ProcessInfo.processInfo.hostName
+    /// A node whose heartbeat is older than this is dead: its running jobs fail.
+    public var nodeLease: Duration = .seconds(30)
+    /// The projects folder is on a file system every node shares: any node may run any project's next job.
+    public var sharedProjects = false
     /// The daemon's own state: `admin.token`, the specification files handed to agents.
     public var stateDirectory = ".lph"
     /// The admin's token, written on the first start, readable by the owner only.
@@ -66,4 +75,7 @@ public struct Settings: Sendable {
 
     /// The defaults, as the command line shows and uses them (the agent is its own).
     public static let defaults = Settings(agent: [])
+
+    /// The database setting as it may be shown: without a URL's password.
+    public var databaseForDisplay: String { PostgresURL.redacted(database) }
 }

@@ -33,6 +33,8 @@ public struct Job: Sendable, Codable, Equatable {
     public var runAfter: String? = nil
     /// What the agent CLI said it used, summed over its calls.
     public var usage = AgentUsage()
+    /// The node that ran it, when several share a PostgreSQL database (nil on SQLite).
+    public var node: String? = nil
 }
 
 extension Job {
@@ -41,6 +43,7 @@ extension Job {
         case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
         case retryOf, retriedBy, sessionId, resumeSessionId, runAfter
         case inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd
+        case node
     }
 
     /// As synthesized, except that an unread specification (""; a job's is
@@ -75,6 +78,7 @@ extension Job {
         try c.encode(usage.cacheReadTokens, forKey: .cacheReadTokens)
         try c.encode(usage.cacheWriteTokens, forKey: .cacheWriteTokens)
         try c.encode(usage.costUSD, forKey: .costUsd)
+        try c.encodeIfPresent(node, forKey: .node)
     }
 
     /// As synthesized, except that `specification` may be absent: the `jobs`
@@ -108,5 +112,6 @@ extension Job {
                            cacheReadTokens: try c.decodeIfPresent(Int64.self, forKey: .cacheReadTokens) ?? 0,
                            cacheWriteTokens: try c.decodeIfPresent(Int64.self, forKey: .cacheWriteTokens) ?? 0,
                            costUSD: try c.decodeIfPresent(Double.self, forKey: .costUsd) ?? 0)
+        node = try c.decodeIfPresent(String.self, forKey: .node)
     }
 }

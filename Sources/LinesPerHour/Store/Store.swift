@@ -122,6 +122,8 @@ protocol Store: Service, Sendable {
     func prune(before cutoff: String, limit: Int) async throws -> Int
     /// The database's size, in bytes.
     func sizeInBytes() async throws -> Int64
+    /// The node answering and how many nodes share the database; nil for a store of one machine.
+    func cluster() async throws -> Cluster?
 
     // MARK: - Reading jobs
 

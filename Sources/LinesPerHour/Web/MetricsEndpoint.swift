@@ -24,6 +24,10 @@ enum MetricsEndpoint {
             Gauge(label: "lph_jobs", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
         }
         Gauge(label: "lph_database_bytes").record(try await store.sizeInBytes())
+        if let cluster = try await store.cluster() {
+            Gauge(label: "lph_nodes_alive").record(cluster.nodesAlive)
+            Gauge(label: "lph_node_info", dimensions: [("node", cluster.node)]).record(1)
+        }
         for (user, usage) in try await store.usageByUser() {
             let id = ("user_id", String(user))
             for (kind, tokens) in [("input", usage.inputTokens), ("output", usage.outputTokens), ("cache_read", usage.cacheReadTokens),

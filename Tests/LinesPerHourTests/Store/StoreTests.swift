@@ -1,10 +1,11 @@
 import Testing
 @testable import LinesPerHour
 
-/// The store's behaviour on a real SQLite file, without a daemon.
+/// The store's behaviour, without a daemon, on both engines: a real SQLite
+/// file, and a database on a real PostgreSQL server the tests start.
 @Suite struct StoreTests {
-    @Test func claimingTheSameUnfiledFileTwiceMakesOneJob() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func claimingTheSameUnfiledFileTwiceMakesOneJob(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let request = JobRequest(project: "Once", specification: "x")
         let first = try await s.store.claim(request, defaultUser: nil, spoolName: "once.json", spoolInode: 42)
@@ -16,8 +17,8 @@ import Testing
         try await s.stop()
     }
 
-    @Test func filesClaimedTogetherAreEachAJobOrARejection() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func filesClaimedTogetherAreEachAJobOrARejection(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let files = [SpoolClaim(name: "a.json", inode: 1, request: JobRequest(project: "A", specification: "x")),
                      SpoolClaim(name: "b.json", inode: 2, request: JobRequest(project: "B", specification: "x", user: "nobody@example.com")),
@@ -33,8 +34,8 @@ import Testing
         try await s.stop()
     }
 
-    @Test func aClaimIsRefusedForWhatOnlyTheDatabaseKnows() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func aClaimIsRefusedForWhatOnlyTheDatabaseKnows(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         _ = try await s.store.createUser(email: "broke@example.com", role: .user, credits: 0)
         _ = try await s.store.createUser(email: "ann@example.com", role: .user, credits: 10)
@@ -51,8 +52,8 @@ import Testing
         try await s.stop()
     }
 
-    @Test func aJobMovesThroughItsStatusesOnceEach() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func aJobMovesThroughItsStatusesOnceEach(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let id = try await s.store.claim(JobRequest(project: "Life", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
         #expect(try await s.store.pendingJobs(limit: 10).map(\.id) == [id])
@@ -69,8 +70,8 @@ import Testing
 
     /// Seen in 8 of 11 short jobs: a progress event published after the final
     /// one made the observer say "started", "moved" and "completed" again.
-    @Test func noProgressIsPublishedForAJobThatHasEnded() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func noProgressIsPublishedForAJobThatHasEnded(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let id = try await s.store.claim(JobRequest(project: "P", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
         _ = try await s.store.start(job: id)
@@ -88,8 +89,8 @@ import Testing
         try await s.stop()
     }
 
-    @Test func theJournalSaysWhoseJobARowIsAbout() async throws {
-        let s = try ScratchStore()
+    @Test(arguments: Backend.allCases) func theJournalSaysWhoseJobARowIsAbout(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let (ann, _) = try await s.store.createUser(email: "ann@example.com", role: .user, credits: 10)
         let (bob, _) = try await s.store.createUser(email: "bob@example.com", role: .user, credits: 10)
@@ -107,8 +108,8 @@ import Testing
         try await s.stop()
     }
 
-    @Test func theOutboxGetsADeliveryInTheTransactionOfEachEventAWebhookWants() async throws {
-        let s = try ScratchStore(webhooks: [WebhookSubscription(url: "http://127.0.0.1:9/all", kinds: Set(WebhookKind.allCases)),
+    @Test(arguments: Backend.allCases) func theOutboxGetsADeliveryInTheTransactionOfEachEventAWebhookWants(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend, webhooks: [WebhookSubscription(url: "http://127.0.0.1:9/all", kinds: Set(WebhookKind.allCases)),
                                             WebhookSubscription(url: "http://127.0.0.1:9/failures", kinds: [.jobFailed])])
         _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let first = try await s.store.claim(JobRequest(project: "Hooks", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)

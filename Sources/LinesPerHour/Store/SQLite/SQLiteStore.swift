@@ -254,6 +254,8 @@ public final class SQLiteStore: Store {
         }
     }
 
+    func cluster() async throws -> Cluster? { nil }
+
     // MARK: - Webhooks
 
     func dueDeliveries(limit: Int) async throws -> [WebhookDelivery] {

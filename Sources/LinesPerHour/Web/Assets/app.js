@@ -173,9 +173,10 @@ function card(job) {
   return li;
 }
 
-/// "retry of #3 · retried as #9 · waits until 14:05": how a job and its retries are linked.
+/// "on build-2 · retry of #3 · retried as #9 · waits until 14:05": where a job ran, and how it and its retries are linked.
 function retryLinks(job) {
   const parts = [];
+  if (job.node) parts.push(`on ${job.node}`);
   if (job.retry_of) parts.push(`retry of #${job.retry_of}` + (job.resume_session_id ? " (resumed)" : ""));
   if (job.retried_by) parts.push(`retried as #${job.retried_by}`);
   if (job.status === "pending" && job.run_after) parts.push(`waits until ${new Date(job.run_after).toLocaleTimeString()}`);
