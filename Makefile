@@ -18,9 +18,10 @@ run: build
 # cross-site requests from an attacker page, the speckit profile through the real
 # specify-cli, a full disk and the inotify watch limit,
 # malformed and slow HTTP clients and 1,000 SSE clients that never read,
-# 200 kill -9 cycles of the real daemon under load, schemathesis against the
+# 200 kill -9 cycles of the real daemon under load, three nodes on one PostgreSQL
+# with one killed (300 job files, streams across nodes), schemathesis against the
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
-# Each step has a bound far above its usual time (the whole runs in about 9 minutes
+# Each step has a bound far above its usual time (the whole runs in about 11 minutes
 # on 2 cores), so a hang fails fast, naming its step, instead of using up CI's time.
 # The Swift tests run one at a time: each starts whole daemons, and in parallel on two
 # cores every test's wait would be measured against the whole suite's CPU, not its own work.
@@ -36,6 +37,7 @@ test: deps venv
 	$(BOUND) 15m python3 Tests/Reliability/crash_test.py $(LPH) --cycles 200
 	$(BOUND) 10m python3 Tests/Reliability/limits_test.py $(LPH)
 	$(BOUND) 10m python3 Tests/Reliability/http_abuse_test.py $(LPH)
+	$(BOUND) 10m python3 Tests/Reliability/cluster_test.py $(LPH)
 	$(BOUND) 10m $(VENV) Tests/Fuzz/api_fuzz_test.py $(LPH)
 	$(BOUND) 10m python3 bench/run.py --quick $(LPH)
 

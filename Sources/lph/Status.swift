@@ -26,6 +26,9 @@ struct Status: AsyncParsableCommand {
         if let running = health["running"] as? Int, let queued = health["queued"] as? Int {
             say("jobs: \(running) running, \(queued) waiting")
         }
+        if let node = health["node"] as? String, let alive = health["nodes_alive"] as? Int {
+            say("node \(TerminalText.escaped(node)), one of \(alive) alive on its database")
+        }
         for problem in health["problems"] as? [String] ?? [] { say("problem: \(TerminalText.escaped(problem))") }
     }
 }

@@ -102,16 +102,17 @@ final class ChangeTracker: Service, Sendable {
             }
         }
         do {
-            let (order, end, changes) = try await perform { [self] repositories in
+            let (order, end, changes, patch) = try await perform { [self] repositories in
                 let repository = try repositories.of(project)
                 let end = try repository.snapshot()
                 let order = sequence.withLock { n in
                     n += 1
                     return n
                 }
-                return (order, end, try repository.changes(from: start, to: end))
+                // The last measurement keeps the diff in the database, where any node can show it.
+                return (order, end, try repository.changes(from: start, to: end), final ? try repository.patch(from: start, to: end) : nil)
             }
-            return try await store.recordChanges(job: job, tree: end, changes) { [self] in
+            return try await store.recordChanges(job: job, tree: end, changes, patch: patch) { [self] in
                 jobs.withLock { states -> Bool in
                     guard let state = states[job], state.recorded < order else { return false }
                     states[job]?.recorded = order

@@ -127,6 +127,20 @@ final class Inbox<Element: Sendable>: Sendable {
         }
     }
 
+    /// Takes the queued items `matching` out of the queue (the others stay, in order) and returns them.
+    func remove(matching: (Element) -> Bool) -> [Element] {
+        state.withLock { s in
+            var taken: [Element] = []
+            s.items.removeAll { item in
+                guard matching(item) else { return false }
+                taken.append(item)
+                return true
+            }
+            if s.items.count < highWater { Self.wakeProducers(&s) }
+            return taken
+        }
+    }
+
     private static func wakeConsumer(_ s: inout State) {
         s.consumer?.resume()
         s.consumer = nil

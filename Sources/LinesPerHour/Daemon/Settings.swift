@@ -51,7 +51,7 @@ public struct Settings: Sendable {
     /// Where webhooks go (`--webhook`), what they are told of, the file of the key that signs them,
     /// and how long a delivery is tried before it is given up.
     public var webhooks: [String] = []
-    public var webhookEvents: Set<WebhookKind> = [.jobEnded, .jobFailed, .creditsLow]
+    public var webhookEvents: Set<WebhookKind> = [.jobEnded, .jobFailed, .creditsLow, .nodeLost]
     public var webhookSecretFile: String?
     public var webhookGiveUp: Duration = .seconds(24 * 3600)
     /// systemd's notification socket (`$NOTIFY_SOCKET` of a `Type=notify` unit), and its watchdog period.

@@ -47,7 +47,7 @@ final class Curator: Service, Sendable {
         switch event.subject {
         case .job(let job)?, .jobEnded(let job)?: return job.status.isFinal ? job.project : nil
         case .project(let project)?: return project
-        case nil: return nil
+        case .nodeLost?, nil: return nil
         }
     }
 

@@ -35,6 +35,8 @@ public struct Job: Sendable, Codable, Equatable {
     public var usage = AgentUsage()
     /// The node that ran it, when several share a PostgreSQL database (nil on SQLite).
     public var node: String? = nil
+    /// The lost node a pending job waits for: its project's folder is there.
+    public var waitingFor: String? = nil
 }
 
 extension Job {
@@ -43,7 +45,7 @@ extension Job {
         case exitCode, failureReason, createdAt, startedAt, finishedAt, updatedAt
         case retryOf, retriedBy, sessionId, resumeSessionId, runAfter
         case inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd
-        case node
+        case node, waitingFor
     }
 
     /// As synthesized, except that an unread specification (""; a job's is
@@ -79,6 +81,7 @@ extension Job {
         try c.encode(usage.cacheWriteTokens, forKey: .cacheWriteTokens)
         try c.encode(usage.costUSD, forKey: .costUsd)
         try c.encodeIfPresent(node, forKey: .node)
+        try c.encodeIfPresent(waitingFor, forKey: .waitingFor)
     }
 
     /// As synthesized, except that `specification` may be absent: the `jobs`
@@ -113,5 +116,6 @@ extension Job {
                            cacheWriteTokens: try c.decodeIfPresent(Int64.self, forKey: .cacheWriteTokens) ?? 0,
                            costUSD: try c.decodeIfPresent(Double.self, forKey: .costUsd) ?? 0)
         node = try c.decodeIfPresent(String.self, forKey: .node)
+        waitingFor = try c.decodeIfPresent(String.self, forKey: .waitingFor)
     }
 }

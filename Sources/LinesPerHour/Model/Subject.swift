@@ -9,12 +9,14 @@ public enum Subject: Sendable, Equatable {
     case jobEnded(Job)
     /// An `artifacts` event: a file or folder of this project.
     case project(String)
+    /// A `logs` event: a node sharing the database stopped beating and was declared lost.
+    case nodeLost(String)
 
     /// The job's state, of a `jobs` event.
     public var job: Job? {
         switch self {
         case .job(let job), .jobEnded(let job): job
-        case .project: nil
+        case .project, .nodeLost: nil
         }
     }
 }

@@ -8,6 +8,8 @@ public enum WebhookKind: String, Sendable, CaseIterable, Codable {
     case jobFailed = "job_failed"
     /// The observer's warning: a user has under a tenth of their line credits left.
     case creditsLow = "credits_low"
+    /// A node sharing the PostgreSQL database stopped beating: its running jobs failed.
+    case nodeLost = "node_lost"
 
     public static let names = allCases.map(\.rawValue).joined(separator: ", ")
 
@@ -15,6 +17,7 @@ public enum WebhookKind: String, Sendable, CaseIterable, Codable {
     static func of(_ event: Event) -> WebhookKind? {
         switch event.subject {
         case .jobEnded(let job)?: return job.status == .failed ? .jobFailed : .jobEnded
+        case .nodeLost?: return .nodeLost
         case nil where event.stream == .insights: return insightKind(event.payload) == "credits_low" ? .creditsLow : nil
         default: return nil
         }

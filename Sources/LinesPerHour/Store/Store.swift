@@ -81,8 +81,10 @@ protocol Store: Service, Sendable {
     func beginChanges(job: Int64, tree: String) async throws
     /// Replaces the job's changes with a newer measurement (unless `isNewest`,
     /// asked inside the transaction, says a later one was recorded) and charges
-    /// its user the lines added since the last. True when the user ran out of credits.
-    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], isNewest: @escaping @Sendable () -> Bool) async throws -> Bool
+    /// its user the lines added since the last. The final measurement keeps
+    /// the job's `patch` too. True when the user ran out of credits.
+    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], patch: String?,
+                       isNewest: @escaping @Sendable () -> Bool) async throws -> Bool
 
     // MARK: - Insights and knowledge
 
@@ -167,6 +169,8 @@ protocol Store: Service, Sendable {
     func indexedFiles(project: String) async throws -> [IndexedFile]
     /// What a job changed, file by file.
     func changes(job: Int64) async throws -> [FileChange]
+    /// The unified diff of an ended job, as its final measurement kept it.
+    func patch(job: Int64) async throws -> String?
     /// The snapshots a job's changes are measured between, once it has started.
     func trees(job: Int64) async throws -> (start: String, end: String)?
     /// Files of `job`'s changes that a later job of the same project changed too.

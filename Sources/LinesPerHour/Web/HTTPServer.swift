@@ -94,6 +94,12 @@ enum HTTPServer {
         return job
     }
 
+    /// Refuses (409) what needs the job's project folder when it is on another node.
+    static func requireProjectHere(_ job: Job, _ store: any Store, doing what: String) async throws {
+        guard let cluster = try await store.cluster(), !cluster.hasFolder(of: job), let node = job.node else { return }
+        throw APIError(.conflict, "job \(job.id)'s project folder is on node \(node): ask that node for \(what)")
+    }
+
     static func requireAdmin(_ context: APIContext) throws -> User {
         let user = try context.requireUser()
         guard user.role == .admin else { throw APIError(.forbidden, "admins only") }

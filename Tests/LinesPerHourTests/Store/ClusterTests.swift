@@ -133,15 +133,18 @@ import Testing
         #expect(try await a.store.start(job: running) != nil)
         let waiting = try await a.store.claim(JobRequest(project: "There", specification: "y"), defaultUser: nil, spoolName: nil, spoolInode: nil)
         try await a.stop()  // as a node that dies: its job stays in progress, its heartbeat stops
-        let b = try await ScratchStore.make(.postgres, url: a.database, node: "b", lease: .seconds(1))
+        let b = try await ScratchStore.make(.postgres, url: a.database, node: "b", lease: .seconds(1),
+                                            webhooks: [WebhookSubscription(url: "http://127.0.0.1:9/nodes", kinds: [.nodeLost])])
         try await eventually("b finds a lost and fails its job", timeout: .seconds(30)) {
             try await b.store.job(running)?.status == .failed
         }
         #expect(try await b.store.job(running)?.failureReason == "interrupted: node a lost")
         #expect(try await b.store.job(waiting)?.status == .pending)
+        #expect(try await b.store.jobs(status: .pending).first?.waitingFor == "a", "its card says so")
         #expect(try await b.store.logs(job: waiting).contains { $0.message.hasPrefix("waiting for node a, which was lost") })
         #expect(try await b.store.cluster() == Cluster(node: "b", nodesAlive: 1))
         #expect(b.published.contains { $0.stream == .logs && $0.text.hasPrefix("node a lost") })
+        #expect(try await b.store.deliveries(limit: 10).map(\.kind) == [.nodeLost], "a webhook is told, once")
         try await b.stop()
     }
 }

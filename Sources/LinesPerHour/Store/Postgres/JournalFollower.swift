@@ -68,8 +68,13 @@ actor JournalFollower {
     /// A local batch committed: the other nodes' rows committed before it are
     /// published first, then its own events.
     func committed(_ commit: Commit) async {
-        if published.log < commit.after.log || published.journal < commit.after.journal {
-            await publishCommitted(upTo: commit.after)
+        if published.log < commit.after.log || published.journal < commit.after.journal,
+           !(await publishCommitted(upTo: commit.after)) {
+            // The database cannot be read now: the batch's rows are published from it later, in order, by the next catch-up
+            // (without their subjects: this node's observer and curator miss them, its streams do not).
+            localCommitInFlight = false
+            catchUpDeferred = true
+            return
         }
         // The actor runs other calls while this one waits for the database: anything they published is not published again.
         let fresh = commit.events.filter { $0.id > mark(of: $0) }
@@ -104,31 +109,36 @@ actor JournalFollower {
         if event.stream == .jobLog { published.log = max(published.log, event.id) } else { published.journal = max(published.journal, event.id) }
     }
 
-    /// Reads and publishes the rows above the marks, a page at a time. Up to
-    /// a local commit (`limit`), it tries until it has them: the local events
-    /// wait, since publishing them first would put them before rows with
-    /// smaller ids. A plain catch-up tries once; the next notification or poll tries again.
-    private func publishCommitted(upTo limit: Marks?) async {
-        var backoff = Backoff(from: .milliseconds(20), upTo: .seconds(1))
-        while true {
+    /// Reads and publishes the rows above the marks, a page at a time; false
+    /// when the database could not be read. Up to a local commit (`limit`),
+    /// it tries a few times over a second or so: the local events wait, since
+    /// publishing them first would put them before rows with smaller ids. A
+    /// plain catch-up tries once; the next notification or poll tries again.
+    @discardableResult
+    private func publishCommitted(upTo limit: Marks?) async -> Bool {
+        var backoff = Backoff(from: .milliseconds(50), upTo: .milliseconds(800))
+        for attempt in 1...(limit == nil ? 1 : 5) {
             do {
                 try await publishPages(upTo: limit)
-                return
+                return true
             } catch {
                 logger.error("cannot read the journal of the other nodes, will try again: \(PostgresStore.describe(error))")
-                guard limit != nil else { return }
-                try? await Task.sleep(for: backoff.next())
+                if limit != nil && attempt < 5 { try? await Task.sleep(for: backoff.next()) }
             }
         }
+        return false
     }
 
     private func publishPages(upTo limit: Marks?) async throws {
         while true {
             let (after, top, commitsBefore) = (published, limit ?? Marks(log: .max, journal: .max), localCommits)
-            let (lines, rows) = try await client.withConnection { connection in
-                let session = PostgresSession(connection: connection, logger: logger)
-                return (try await Self.lines(session, after: after.log, upTo: top.log),
-                        try await Self.journal(session, after: after.journal, upTo: top.journal))
+            let (client, logger) = (client, logger)
+            let (lines, rows) = try await PostgresStore.withinPatience {
+                try await client.withConnection { connection in
+                    let session = PostgresSession(connection: connection, logger: logger)
+                    return (try await Self.lines(session, after: after.log, upTo: top.log),
+                            try await Self.journal(session, after: after.journal, upTo: top.journal))
+                }
             }
             if limit == nil && (localCommitInFlight || localCommits != commitsBefore) {
                 // A local batch committed while this read ran: its rows may be among these, without their subjects.

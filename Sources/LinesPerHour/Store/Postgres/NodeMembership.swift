@@ -55,7 +55,7 @@ struct NodeMembership: Sendable {
             """)
         guard !marked.isEmpty else { return }
         events.append(try await PostgresJournal.record(session, .logs, "node \(name) lost: no heartbeat for over \(lease)",
-                                                       level: .error))
+                                                       level: .error, payload: "{\"node\":\(JSONText.quote(name))}", subject: .nodeLost(name)))
         let running = try await session.rows("SELECT id FROM jobs WHERE status = 'in_progress' AND node = \(name) ORDER BY id")
             .map { try $0.decode(Int64.self) }
         for job in running {

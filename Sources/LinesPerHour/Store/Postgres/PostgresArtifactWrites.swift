@@ -19,13 +19,13 @@ enum PostgresArtifactWrites {
                 try await upsert(session, place, change.path, facts, job: job, events: &events)
                 if let job { try await progress(session, job: job, evidence, events: &events) }
             case .absent:
-                try await remove(session, place, "SELECT id, file_path FROM artifacts WHERE project_id = $1 AND file_path = $2",
+                try await remove(session, place, "SELECT id FROM artifacts WHERE project_id = $1 AND file_path = $2",
                                  [change.path], events: &events)
             case .absentTree where change.path.isEmpty:
-                try await remove(session, place, "SELECT id, file_path FROM artifacts WHERE project_id = $1", [], events: &events)
+                try await remove(session, place, "SELECT id FROM artifacts WHERE project_id = $1", [], events: &events)
             case .absentTree:
                 try await remove(session, place, """
-                    SELECT id, file_path FROM artifacts WHERE project_id = $1 AND (file_path = $2 OR starts_with(file_path, $3))
+                    SELECT id FROM artifacts WHERE project_id = $1 AND (file_path = $2 OR starts_with(file_path, $3))
                     """, [change.path, change.path + "/"], events: &events)
             case let .moved(from, facts, evidence):
                 try await rename(session, place, from: from, to: change.path, events: &events)
@@ -82,7 +82,7 @@ enum PostgresArtifactWrites {
                                                        job: job, payload: payload, subject: .project(place.name)))
     }
 
-    /// Deletes the rows `select` (of `id, file_path`, with the project as `$1`) finds, and journals each.
+    /// Deletes the rows whose ids `select` (with the project as `$1`) finds, and journals each.
     private static func remove(_ session: PostgresSession, _ place: Place, _ select: String, _ values: [String],
                                events: inout [Event]) async throws {
         var binds = PostgresBindings()
@@ -119,7 +119,7 @@ enum PostgresArtifactWrites {
 
     private static func renameTree(_ session: PostgresSession, _ place: Place, from: String, to: String, events: inout [Event]) async throws {
         let count = try await session.rows("""
-            UPDATE artifacts SET file_path = \(to) || substr(file_path, \(from.unicodeScalars.count + 1))
+            UPDATE artifacts SET file_path = \(to) || substr(file_path, \(Int32(from.unicodeScalars.count + 1)))
             WHERE project_id = \(place.id) AND starts_with(file_path, \(from + "/")) RETURNING id
             """).count
         guard count > 0 else { return }

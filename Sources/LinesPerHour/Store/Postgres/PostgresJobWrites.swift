@@ -4,7 +4,7 @@ import PostgresNIO
 /// The job table's state changes on PostgreSQL (``JobWrites`` is SQLite's),
 /// each run inside a ``PostgresWriter`` unit of work and journaled.
 enum PostgresJobWrites {
-    static let selection = "SELECT jobs.*, projects.name AS project, users.email AS user, " + retriedBy + " " + joins
+    static let selection = "SELECT jobs.*, projects.name AS project, users.email AS user, " + retriedBy + ", " + waitingFor + " " + joins
 
     /// Every column but the specification (read per job): a job's state.
     static let stateSelection = """
@@ -13,9 +13,13 @@ enum PostgresJobWrites {
         jobs.retry_of, jobs.session_id, jobs.resume_session_id, jobs.run_after, jobs.node,
         jobs.input_tokens, jobs.output_tokens, jobs.cache_read_tokens, jobs.cache_write_tokens, jobs.cost_usd,
         projects.name AS project, users.email AS user,
-        """ + " " + retriedBy + " " + joins
+        """ + " " + retriedBy + ", " + waitingFor + " " + joins
 
     private static let retriedBy = "(SELECT max(retry.id) FROM jobs AS retry WHERE retry.retry_of = jobs.id) AS retried_by"
+    /// The lost node a pending job's project folder is on.
+    private static let waitingFor = """
+        (SELECT nodes.name FROM nodes WHERE nodes.name = projects.node AND nodes.lost_at IS NOT NULL AND jobs.status = 'pending') AS waiting_for
+        """
     private static let joins = "FROM jobs JOIN projects ON projects.id = jobs.project_id JOIN users ON users.id = jobs.user_id"
 
     // MARK: - Intake

@@ -154,6 +154,9 @@ enum PostgresSchema {
             );
             CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
             """),
+        (2, "a job's diff kept once it has ended", """
+            CREATE TABLE job_diffs (job_id BIGINT PRIMARY KEY REFERENCES jobs(id), patch TEXT NOT NULL);
+            """),
     ]
 
     /// A migration's statements (an extended query runs one at a time); none of ours has a `;` inside a literal.

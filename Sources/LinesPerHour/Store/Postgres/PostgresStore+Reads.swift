@@ -230,6 +230,10 @@ extension PostgresStore {
         }
     }
 
+    func patch(job: Int64) async throws -> String? {
+        try await read { session in try await session.value("SELECT patch FROM job_diffs WHERE job_id = \(job)", as: String.self) }
+    }
+
     func trees(job: Int64) async throws -> (start: String, end: String)? {
         try await read { session in
             guard let row = try await session.rows("SELECT start_tree, end_tree FROM jobs WHERE id = \(job)").first else { return nil }
@@ -270,7 +274,7 @@ extension PostgresStore {
             let alive = try await session.value("""
                 SELECT count(*) FROM nodes WHERE lost_at IS NULL AND heartbeat_at >= now() - \(unescaped: NodeMembership.interval(node.lease))
                 """, as: Int64.self) ?? 0
-            return Cluster(node: node.name, nodesAlive: Int(alive))
+            return Cluster(node: node.name, nodesAlive: Int(alive), sharedProjects: node.sharedProjects)
         }
     }
 

@@ -122,9 +122,16 @@ extension PostgresStore {
         try await write { session, _ in try await session.rows("UPDATE jobs SET start_tree = \(tree), end_tree = \(tree) WHERE id = \(job)") }
     }
 
-    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], isNewest: @escaping @Sendable () -> Bool) async throws -> Bool {
+    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], patch: String?,
+                       isNewest: @escaping @Sendable () -> Bool) async throws -> Bool {
         try await write { session, events in
-            isNewest() ? try await PostgresChangeWrites.record(session, job: job, tree: tree, changes, events: &events) : false
+            guard isNewest() else { return false }
+            if let patch {
+                try await session.rows("""
+                    INSERT INTO job_diffs (job_id, patch) VALUES (\(job), \(patch)) ON CONFLICT (job_id) DO UPDATE SET patch = excluded.patch
+                    """)
+            }
+            return try await PostgresChangeWrites.record(session, job: job, tree: tree, changes, events: &events)
         }
     }
 
@@ -153,7 +160,7 @@ extension PostgresStore {
 
     /// A delivery to every webhook that wants each event's kind, in the event's transaction.
     static func captureDeliveries(_ session: PostgresSession, _ events: [Event], for webhooks: [WebhookSubscription]) async throws {
-        for event in events where event.stream == .jobs || event.stream == .insights {
+        for event in events {
             guard let kind = WebhookKind.of(event) else { continue }
             let body = "{\"event\":\(event.json),\"event_id\":\(event.id),\"kind\":\"\(kind.rawValue)\"}"
             let now = Timestamp.now()

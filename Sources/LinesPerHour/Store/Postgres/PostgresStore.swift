@@ -46,9 +46,11 @@ public final class PostgresStore: Store {
         let client = PostgresClient(configuration: try PostgresURL.configuration(url), backgroundLogger: poolLogger)
         let pool = Task { await client.run() }
         do {
-            try await translatingErrors { try await PostgresSchema.migrate(client, logger: logger) }
+            try await translatingErrors { try await withinPatience { try await PostgresSchema.migrate(client, logger: logger) } }
             let marks = try await translatingErrors {
-                try await client.withConnection { try await JournalFollower.highest(PostgresSession(connection: $0, logger: logger)) }
+                try await withinPatience {
+                    try await client.withConnection { try await JournalFollower.highest(PostgresSession(connection: $0, logger: logger)) }
+                }
             }
             return PostgresStore(client: client, pool: pool, node: node, logger: logger, webhooks: webhooks,
                                  follower: JournalFollower(client: client, logger: logger, from: marks, publish: publish))
@@ -129,19 +131,39 @@ public final class PostgresStore: Store {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await Self.translatingErrors {
-            try await client.withConnection { connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+            try await Self.withinPatience { [client, logger] in
+                try await client.withConnection { connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+            }
+        }
+    }
+
+    /// How long anything waits for the database. A connection is waited for
+    /// as long as the pool fails to make one: without a bound, a database that
+    /// is gone would hold a request, the writer, and a shutdown, for ever.
+    static let patience: Duration = .seconds(15)
+
+    /// Runs `body`, cancelled and refused after ``patience``.
+    static func withinPatience<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: patience)
+                throw StoreError.refused("PostgreSQL did not answer within \(patience)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
     /// Setup happens before the writer runs; the advisory lock keeps two nodes starting at once from making two admins.
     func ensureAdmin(email: String, credits: Int64) async throws -> String? {
         try await Self.translatingErrors {
-            try await client.withTransaction(logger: logger) { connection in
+            try await Self.withinPatience { [client, logger] in try await client.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
                 try await session.rows("SELECT pg_advisory_xact_lock(\(PostgresWriter.journalLock))")
                 guard try await session.value("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", as: Bool.self) != true else { return nil }
                 return try await PostgresUserWrites.create(session, email: email, role: .admin, credits: credits).1
-            }
+            } }
         }
     }
 
@@ -164,6 +186,8 @@ public final class PostgresStore: Store {
            let cause = error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError {
             return describe(cause)
         }
+        if case StoreError.refused(let why)? = error as? StoreError { return why }
+        if "\(error)".contains("connectionCreationCircuitBreakerTripped") { return "cannot connect to PostgreSQL" }
         guard let error = error as? PSQLError else { return "\(error)" }
         if let message = error.serverInfo?[.message] { return message }
         return "\(error.code)"

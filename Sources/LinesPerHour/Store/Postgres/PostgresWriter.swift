@@ -100,7 +100,7 @@ final class PostgresWriter: Sendable {
         var failingSince: ContinuousClock.Instant?
         while true {
             do {
-                let (committed, completions) = try await commit(batch)
+                let (committed, completions) = try await PostgresStore.withinPatience { [batch] in try await self.commit(batch) }
                 batchRows.record(batch.count)
                 await follower.committed(committed)
                 for done in completions { done() }
@@ -108,23 +108,31 @@ final class PostgresWriter: Sendable {
                 return
             } catch {
                 await follower.localCommitFailed()
-                failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(PostgresStore.describe(error))" }
-                batch = batch.filter { operation in
-                    guard case .work(_, let fail) = operation else { return true }
-                    fail(StoreError.refused(PostgresStore.describe(error)))
-                    return false
-                }
+                let refusal = StoreError.refused(PostgresStore.describe(error))
+                failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(refusal)" }
+                batch = answer(batch, refusal)
                 guard !batch.isEmpty else { return }
-                logger.error("database write failed, will retry", metadata: ["error": "\(PostgresStore.describe(error))", "rows": "\(batch.count)"])
+                logger.error("database write failed, will retry", metadata: ["error": "\(refusal)", "rows": "\(batch.count)"])
                 let since = failingSince ?? .now
                 failingSince = since
                 if inbox.isClosing && ContinuousClock.now - since > Writer.shutdownPatience {
-                    let lines = batch.count + inbox.abandon().count
-                    logger.critical("shutting down with the database refusing writes: \(lines) log lines are given up")
+                    let lines = batch.count + answer(inbox.abandon(), refusal).count
+                    logger.critical("shutting down with the database refusing writes: \(lines) log lines are given up (their jobs fail at the next start)")
                     return
                 }
                 try? await Task.sleep(for: backoff.next())
+                // Units of work queued meanwhile are answered now, not held behind the log lines (see ``Writer``).
+                _ = answer(inbox.remove { if case .work = $0 { true } else { false } }, refusal)
             }
+        }
+    }
+
+    /// Fails the units of work among `operations`; returns their log lines, to retry.
+    private func answer(_ operations: [Operation], _ error: any Error) -> [Operation] {
+        operations.filter { operation in
+            guard case .work(_, let fail) = operation else { return true }
+            fail(error)
+            return false
         }
     }
 

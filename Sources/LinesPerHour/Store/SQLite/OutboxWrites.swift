@@ -7,7 +7,7 @@ import GRDB
 enum OutboxWrites {
     /// A delivery to every webhook that wants each event's kind.
     static func capture(_ db: Database, _ events: [Event], for webhooks: [WebhookSubscription]) throws {
-        for event in events where event.stream == .jobs || event.stream == .insights {
+        for event in events {
             guard let kind = WebhookKind.of(event) else { continue }
             let body = "{\"event\":\(event.json),\"event_id\":\(event.id),\"kind\":\"\(kind.rawValue)\"}"
             let now = Timestamp.now()

@@ -104,9 +104,14 @@ extension SQLiteStore {
         try await write { db, _ in try ChangeWrites.begin(db, job: job, tree: tree) }
     }
 
-    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], isNewest: @escaping @Sendable () -> Bool) async throws -> Bool {
+    func recordChanges(job: Int64, tree: String, _ changes: [FileChange], patch: String?,
+                       isNewest: @escaping @Sendable () -> Bool) async throws -> Bool {
         try await write { db, events in
-            isNewest() ? try ChangeWrites.record(db, job: job, tree: tree, changes, events: &events) : false
+            guard isNewest() else { return false }
+            if let patch {
+                try db.execute(sql: "INSERT OR REPLACE INTO job_diffs (job_id, patch) VALUES (?, ?)", arguments: [job, patch])
+            }
+            return try ChangeWrites.record(db, job: job, tree: tree, changes, events: &events)
         }
     }
 

@@ -227,6 +227,10 @@ public final class SQLiteStore: Store {
         try await read { try ChangeWrites.changes($0, job: job) }
     }
 
+    func patch(job: Int64) async throws -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT patch FROM job_diffs WHERE job_id = ?", arguments: [job]) }
+    }
+
     func trees(job: Int64) async throws -> (start: String, end: String)? {
         try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT start_tree, end_tree FROM jobs WHERE id = ?", arguments: [job]),

@@ -231,6 +231,10 @@ enum Schema {
                 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("v13: a job's diff kept once it has ended") { db in
+            // Served from here by any node (several may share a database); the shadow repository keeps its trees for revert.
+            try db.execute(sql: "CREATE TABLE job_diffs (job_id INTEGER PRIMARY KEY REFERENCES jobs(id), patch TEXT NOT NULL)")
+        }
         return migrator
     }
 

@@ -143,6 +143,7 @@ final class Writer: Sendable {
                     return abandon(batch, because: error)
                 }
                 try? await Task.sleep(for: backoff.next())
+                refuseQueuedWork(error)
             }
         }
     }
@@ -154,6 +155,13 @@ final class Writer: Sendable {
             fail(error)
             return false
         }
+    }
+
+    /// Units of work queued while the database refuses are answered now, with
+    /// the error, rather than behind log lines that wait for it: their callers
+    /// (a request, a job's end, a shutdown) go on.
+    private func refuseQueuedWork(_ error: any Error) {
+        _ = answer(inbox.remove { if case .work = $0 { true } else { false } }, error)
     }
 
     /// Gives up the log lines of a batch and everything still queued: shutdown cannot wait for the disk forever.

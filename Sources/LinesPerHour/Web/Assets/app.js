@@ -177,6 +177,7 @@ function card(job) {
 function retryLinks(job) {
   const parts = [];
   if (job.node) parts.push(`on ${job.node}`);
+  if (job.waiting_for) parts.push(`waits for node ${job.waiting_for}, which was lost`);
   if (job.retry_of) parts.push(`retry of #${job.retry_of}` + (job.resume_session_id ? " (resumed)" : ""));
   if (job.retried_by) parts.push(`retried as #${job.retried_by}`);
   if (job.status === "pending" && job.run_after) parts.push(`waits until ${new Date(job.run_after).toLocaleTimeString()}`);
