@@ -76,8 +76,18 @@ final class Inbox<Element: Sendable>: Sendable {
 
     // MARK: - The loop
 
-    /// The next batch, waiting while nothing is queued; nil once closed and drained.
+    /// The next batch, waiting while nothing is queued; nil once closed and
+    /// drained. A cancelled consumer (its service group's, when another
+    /// service failed) closes the inbox: it drains what is queued, then ends.
     func next() async -> [Element]? {
+        await withTaskCancellationHandler {
+            await nextBatch()
+        } onCancel: {
+            close()
+        }
+    }
+
+    private func nextBatch() async -> [Element]? {
         while true {
             let taken = state.withLock { s -> [Element]?? in
                 guard !s.items.isEmpty else {

@@ -69,11 +69,22 @@ public final class Daemon: Sendable {
         ), store: store, running: running, index: index, changes: changes, logger: logger)
         newAdminToken = try await AdminBootstrap.ensureAdmin(store: store, settings: settings)
         if store is PostgresStore {
-            // Another node's jobs: one queued there may start here, one ended there may free its project here.
-            _ = broadcaster.subscribe { [executor] events in
-                if events.contains(where: { $0.stream == .jobs && $0.subject == nil }) { executor.wake() }
-            }
+            _ = broadcaster.subscribe { [executor] events in Self.followOtherNodes(events, executor: executor, running: running) }
         }
+    }
+
+    /// What other nodes' `jobs` events (the ones without a subject) mean here: one queued there may start
+    /// here, one ended there may free its project here, and one of ours that another node ended (it
+    /// declared this node lost while it was cut off) has its agent stopped: it runs nowhere twice.
+    private static func followOtherNodes(_ events: [Event], executor: Executor, running: RunningJobs) {
+        let theirs = events.filter { $0.stream == .jobs && $0.subject == nil }
+        guard !theirs.isEmpty else { return }
+        for event in theirs {
+            guard let id = event.jobID, let control = running.control(of: id), let payload = event.payload,
+                  let job = try? JSONCoding.decoder.decode(Job.self, from: Data(payload.utf8)), job.status.isFinal else { continue }
+            control.stop(.endedElsewhere)
+        }
+        executor.wake()
     }
 
     /// SQLite at a path, or PostgreSQL at a URL, shared with other nodes.

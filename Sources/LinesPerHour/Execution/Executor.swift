@@ -275,9 +275,9 @@ final class Executor: Service, Sendable {
             if let pgid = leftover.pgid, Self.processGroup(pgid, belongsTo: leftover.job) {
                 kill(-pgid, SIGKILL)
             }
-            if let job = try await store.job(leftover.job) {
-                await retryIfTransient(job, reason: TransientFailure.interruptedByRestart, stop: nil)
-            }
+            // A job another node already ended (it declared this one lost) only had its agent to stop.
+            guard let job = try await store.job(leftover.job), !job.status.isFinal else { continue }
+            await retryIfTransient(job, reason: TransientFailure.interruptedByRestart, stop: nil)
             try await store.finish(job: leftover.job, status: .failed, reason: TransientFailure.interruptedByRestart, exitCode: nil)
         }
     }

@@ -98,6 +98,10 @@ enum JobRoutes {
         }
         api.post("/jobs/:id/cancel") { _, context in
             let job = try await HTTPServer.visibleJob(context, deps.store)
+            // A running job's agent is stopped by the node that runs it.
+            if job.status == .inProgress, let node = job.node, let here = try await deps.store.cluster()?.node, node != here {
+                throw APIError(.conflict, "job \(job.id) runs on node \(node): cancel it there")
+            }
             switch try await deps.executor.cancel(job.id) {
             case .notFound: throw APIError(.notFound, "no job \(job.id)")
             case .alreadyEnded(let status): throw APIError(.conflict, "job \(job.id) has already ended (\(status.rawValue))")

@@ -131,8 +131,9 @@ import Testing
         _ = try await a.store.ensureAdmin(email: "admin@example.com", credits: 100)
         let running = try await a.store.claim(JobRequest(project: "There", specification: "x"), defaultUser: nil, spoolName: nil, spoolInode: nil)
         #expect(try await a.store.start(job: running) != nil)
+        try await a.store.recordAgent(job: running, processGroup: 4242)
         let waiting = try await a.store.claim(JobRequest(project: "There", specification: "y"), defaultUser: nil, spoolName: nil, spoolInode: nil)
-        try await a.stop()  // as a node that dies: its job stays in progress, its heartbeat stops
+        await a.kill()  // its job stays in progress, its heartbeat stops
         let b = try await ScratchStore.make(.postgres, url: a.database, node: "b", lease: .seconds(1),
                                             webhooks: [WebhookSubscription(url: "http://127.0.0.1:9/nodes", kinds: [.nodeLost])])
         try await eventually("b finds a lost and fails its job", timeout: .seconds(30)) {
@@ -145,6 +146,14 @@ import Testing
         #expect(try await b.store.cluster() == Cluster(node: "b", nodesAlive: 1))
         #expect(b.published.contains { $0.stream == .logs && $0.text.hasPrefix("node a lost") })
         #expect(try await b.store.deliveries(limit: 10).map(\.kind) == [.nodeLost], "a webhook is told, once")
+        // a comes back: what b failed stays failed, and its agent is a leftover to stop, once.
+        let back = try await ScratchStore.make(.postgres, url: a.database, node: "a", lease: .seconds(1))
+        try await back.store.finish(job: running, status: .completed, reason: nil, exitCode: 0)
+        #expect(try await back.store.job(running)?.status == .failed, "a job ends once")
+        #expect(try await back.store.leftovers().map(\.pgid) == [4242])
+        #expect(try await back.store.leftovers().isEmpty)
+        try await eventually("a beats again") { try await back.store.cluster()?.nodesAlive == 2 }
+        try await back.stop()
         try await b.stop()
     }
 }

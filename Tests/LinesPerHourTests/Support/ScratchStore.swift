@@ -55,6 +55,12 @@ final class ScratchStore: Sendable {
     /// Every event published so far, in order.
     var published: [Event] { events.all }
 
+    /// Stops everything at once, as a `kill -9` would, with no goodbye (a node leaves the `nodes` table only when stopped).
+    func kill() async {
+        running.cancel()  // what is cancelled says nothing more, the node's goodbye included
+        _ = try? await running.value
+    }
+
     /// Flushes the writer and stops it, as a daemon's shutdown does.
     func stop() async throws {
         await group.triggerGracefulShutdown()

@@ -133,12 +133,10 @@ actor JournalFollower {
         while true {
             let (after, top, commitsBefore) = (published, limit ?? Marks(log: .max, journal: .max), localCommits)
             let (client, logger) = (client, logger)
-            let (lines, rows) = try await PostgresStore.withinPatience {
-                try await client.withConnection { connection in
-                    let session = PostgresSession(connection: connection, logger: logger)
-                    return (try await Self.lines(session, after: after.log, upTo: top.log),
-                            try await Self.journal(session, after: after.journal, upTo: top.journal))
-                }
+            let (lines, rows) = try await PostgresStore.withConnection(client) { connection in
+                let session = PostgresSession(connection: connection, logger: logger)
+                return (try await Self.lines(session, after: after.log, upTo: top.log),
+                        try await Self.journal(session, after: after.journal, upTo: top.journal))
             }
             if limit == nil && (localCommitInFlight || localCommits != commitsBefore) {
                 // A local batch committed while this read ran: its rows may be among these, without their subjects.

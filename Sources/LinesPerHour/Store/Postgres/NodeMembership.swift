@@ -28,33 +28,29 @@ struct NodeMembership: Sendable {
         let (node, address) = (store.node, store.address.withLock { $0 })
         _ = try await store.read { session in
             try await session.rows("""
-                INSERT INTO nodes (name, address, started_at, heartbeat_at) VALUES (\(node.name), \(address), now(), now())
-                ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), address = excluded.address, lost_at = NULL
+                INSERT INTO nodes (name, address, lease_ms, started_at, heartbeat_at)
+                VALUES (\(node.name), \(address), \(Self.milliseconds(node.lease)), now(), now())
+                ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), address = excluded.address, lease_ms = excluded.lease_ms, lost_at = NULL
                 """)
         }
     }
 
     private func reapDeadNodes() async throws {
-        let lease = Self.interval(store.node.lease)
         let dead = try await store.read { session in
-            try await session.rows("""
-                SELECT name FROM nodes WHERE lost_at IS NULL AND heartbeat_at < now() - \(unescaped: lease)
-                """).map { try $0.decode(String.self) }
+            try await session.rows("SELECT name FROM nodes WHERE lost_at IS NULL AND \(unescaped: Self.expired)").map { try $0.decode(String.self) }
         }
-        let node = store.node
-        for name in dead where name != node.name {
-            try await store.write { session, events in try await Self.reap(session, name, lease: node.lease, events: &events) }
+        for name in dead where name != store.node.name {
+            try await store.write { session, events in try await Self.reap(session, name, events: &events) }
         }
     }
 
     /// Marks the node lost, unless another node did first (or it beat again), and fails its running jobs.
-    private static func reap(_ session: PostgresSession, _ name: String, lease: Duration, events: inout [Event]) async throws {
+    private static func reap(_ session: PostgresSession, _ name: String, events: inout [Event]) async throws {
         let marked = try await session.rows("""
-            UPDATE nodes SET lost_at = now() WHERE name = \(name) AND lost_at IS NULL AND heartbeat_at < now() - \(unescaped: interval(lease))
-            RETURNING name
+            UPDATE nodes SET lost_at = now() WHERE name = \(name) AND lost_at IS NULL AND \(unescaped: expired) RETURNING lease_ms
             """)
-        guard !marked.isEmpty else { return }
-        events.append(try await PostgresJournal.record(session, .logs, "node \(name) lost: no heartbeat for over \(lease)",
+        guard let lease = try marked.first?.decode(Int64.self) else { return }
+        events.append(try await PostgresJournal.record(session, .logs, "node \(name) lost: no heartbeat for over \(Duration.milliseconds(lease))",
                                                        level: .error, payload: "{\"node\":\(JSONText.quote(name))}", subject: .nodeLost(name)))
         let running = try await session.rows("SELECT id FROM jobs WHERE status = 'in_progress' AND node = \(name) ORDER BY id")
             .map { try $0.decode(Int64.self) }
@@ -74,9 +70,22 @@ struct NodeMembership: Sendable {
         }
     }
 
-    /// A duration as a PostgreSQL interval literal.
-    static func interval(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return "'\(milliseconds) milliseconds'::interval"
+    /// A node's heartbeat is older than its own lease (each node says its lease as it beats).
+    static let expired = "heartbeat_at < now() - lease_ms * interval '1 millisecond'"
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// A node that stops cleanly leaves: it is not reported lost, and nothing of it waits to be failed
+    /// (its shutdown ended its jobs). Its projects' jobs wait for it, as for a node that will be back.
+    func leave() async {
+        guard !Task.isCancelled else { return }  // not a clean stop: left to the lease, as a death is
+        let name = store.node.name
+        do {
+            _ = try await store.read { session in try await session.rows("DELETE FROM nodes WHERE name = \(name)") }
+        } catch {
+            store.logger.warning("could not say this node left: \(PostgresStore.describe(error))")
+        }
     }
 }

@@ -128,12 +128,15 @@ enum PostgresJobWrites {
     static func finish(_ session: PostgresSession, job: Int64, status: JobStatus, reason: String?, exitCode: Int32?,
                        events: inout [Event]) async throws {
         let now = Timestamp.now()
+        // A job ends once: one another node ended (declaring this one lost) stays as it was ended.
+        let ended = try await session.rows("""
+            UPDATE jobs SET status = \(status.rawValue), failure_reason = \(status == .completed ? nil : reason),
+                exit_code = \(exitCode.map(Int64.init)), finished_at = \(now), updated_at = \(now)
+            WHERE id = \(job) AND status IN ('pending', 'in_progress') RETURNING id
+            """)
+        guard !ended.isEmpty else { return }
         events.append(try await PostgresJournal.systemLine(session, job: job, reason ?? "job \(status.rawValue)",
                                                            level: status == .completed ? .info : .error))
-        try await session.rows("""
-            UPDATE jobs SET status = \(status.rawValue), failure_reason = \(status == .completed ? nil : reason),
-                exit_code = \(exitCode.map(Int64.init)), finished_at = \(now), updated_at = \(now) WHERE id = \(job)
-            """)
         let level: Level = status == .completed ? .info : (status == .cancelled ? .warning : .error)
         events.append(try await PostgresJournal.record(session, .logs, "job \(job) \(status.rawValue)\(reason.map { ": \($0)" } ?? "")",
                                                        level: level, job: job))

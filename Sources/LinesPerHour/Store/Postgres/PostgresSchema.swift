@@ -157,6 +157,9 @@ enum PostgresSchema {
         (2, "a job's diff kept once it has ended", """
             CREATE TABLE job_diffs (job_id BIGINT PRIMARY KEY REFERENCES jobs(id), patch TEXT NOT NULL);
             """),
+        (3, "each node's own lease", """
+            ALTER TABLE nodes ADD COLUMN lease_ms BIGINT NOT NULL DEFAULT 30000;
+            """),
     ]
 
     /// A migration's statements (an extended query runs one at a time); none of ours has a `;` inside a literal.
@@ -168,8 +171,8 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x6c70_6820_7363_6865
 
     /// Brings the database up to the last migration.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)

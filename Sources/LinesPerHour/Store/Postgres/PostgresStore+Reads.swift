@@ -162,7 +162,7 @@ extension PostgresStore {
                 SELECT projects.id, projects.name, users.email AS user, projects.created_at,
                     (SELECT count(*) FROM jobs WHERE project_id = projects.id) AS jobs
                 FROM projects JOIN users ON users.id = projects.user_id
-                """, "ORDER BY projects.name"))
+                """, "ORDER BY projects.name COLLATE \"C\""))
         }
     }
 
@@ -178,7 +178,7 @@ extension PostgresStore {
                 SELECT artifacts.id, artifacts.job_id, file_path, file_name, artifact_type, NULL AS preview_content, line_count,
                     size_bytes, modified_at, artifacts.created_at, projects.name AS project
                 FROM artifacts JOIN projects ON projects.id = artifacts.project_id
-                """, "ORDER BY projects.name, file_path LIMIT \(limit)"))
+                """, "ORDER BY projects.name COLLATE \"C\", file_path COLLATE \"C\" LIMIT \(limit)"))
         }
     }
 
@@ -210,7 +210,7 @@ extension PostgresStore {
         try await read { session in
             try await session.rows("""
                 SELECT file_path, artifact_type, line_count FROM artifacts JOIN projects ON projects.id = artifacts.project_id
-                WHERE projects.name = \(project) ORDER BY file_path
+                WHERE projects.name = \(project) ORDER BY file_path COLLATE "C"
                 """).map { row in
                 let (path, type, lines) = try row.decode((String, String, Int64).self)
                 return IndexedFile(path: path, type: type, lines: lines)
@@ -221,7 +221,7 @@ extension PostgresStore {
     func changes(job: Int64) async throws -> [FileChange] {
         try await read { session in
             try await session.rows("""
-                SELECT file_path, old_path, lines_added, lines_removed, change, "binary" FROM job_changes WHERE job_id = \(job) ORDER BY file_path
+                SELECT file_path, old_path, lines_added, lines_removed, change, "binary" FROM job_changes WHERE job_id = \(job) ORDER BY file_path COLLATE "C"
                 """).map { row in
                 let (path, oldPath, added, removed, change, binary) = try row.decode((String, String?, Int64, Int64, String, Bool).self)
                 return FileChange(path: path, oldPath: oldPath, kind: FileChange.Kind(rawValue: change) ?? .modified,
@@ -251,7 +251,7 @@ extension PostgresStore {
                 JOIN jobs AS other ON other.project_id = this.project_id AND other.id > this.id
                 JOIN job_changes AS later ON later.job_id = other.id
                     AND (later.file_path = mine.file_path OR later.old_path = mine.file_path OR later.file_path = mine.old_path)
-                WHERE mine.job_id = \(job) ORDER BY later.job_id, later.file_path
+                WHERE mine.job_id = \(job) ORDER BY later.job_id, later.file_path COLLATE "C"
                 """).map { try $0.decode((Int64, String).self) }
         }
     }
@@ -260,7 +260,7 @@ extension PostgresStore {
         try await read { session in
             let owner = try await session.value("SELECT user_id FROM projects WHERE name = \(project)", as: Int64.self)
             guard let owner, userID == nil || userID == owner else { return nil }
-            return try await session.records("SELECT subject, key, value, updated_at FROM knowledge WHERE subject = \(project) ORDER BY key")
+            return try await session.records("SELECT subject, key, value, updated_at FROM knowledge WHERE subject = \(project) ORDER BY key COLLATE \"C\"")
         }
     }
 
@@ -272,7 +272,7 @@ extension PostgresStore {
     func cluster() async throws -> Cluster? {
         try await read { [node] session in
             let alive = try await session.value("""
-                SELECT count(*) FROM nodes WHERE lost_at IS NULL AND heartbeat_at >= now() - \(unescaped: NodeMembership.interval(node.lease))
+                SELECT count(*) FROM nodes WHERE lost_at IS NULL AND NOT (\(unescaped: NodeMembership.expired))
                 """, as: Int64.self) ?? 0
             return Cluster(node: node.name, nodesAlive: Int(alive), sharedProjects: node.sharedProjects)
         }
@@ -290,7 +290,7 @@ extension PostgresStore {
                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= \(now)
                              ORDER BY next_attempt_at, id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
                 RETURNING *
-                """)
+                """).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }  // RETURNING keeps no order
         }
     }
 

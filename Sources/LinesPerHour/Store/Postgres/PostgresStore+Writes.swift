@@ -26,6 +26,7 @@ extension PostgresStore {
                     results.append(.success(job))
                 } catch let rejection as Rejection {
                     try await session.rows(PostgresQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT file\(n)"))
+                    try await session.rows(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT file\(n)"))
                     results.append(.failure(rejection))
                 }
             }
@@ -80,11 +81,18 @@ extension PostgresStore {
         try await write { session, events in try await PostgresJobWrites.cancelPending(session, job: job, events: &events) }
     }
 
-    /// This node's jobs left in progress by its previous run (another node's are its own, or the reaper's).
+    /// This node's jobs left in progress by its previous run (another node's are its own, or the reaper's),
+    /// and, once, those another node failed while this one was lost, whose agents may still run here.
     func leftovers() async throws -> [(job: Int64, pgid: Int32?)] {
         try await write { [node] session, _ in
-            try await session.rows("SELECT id, agent_pgid FROM jobs WHERE status = 'in_progress' AND node = \(node.name)")
-                .map { try $0.decode((Int64, Int32?).self) }
+            let lostReason = "interrupted: node \(node.name) lost"
+            let reaped = try await session.rows("""
+                UPDATE jobs SET agent_pgid = NULL
+                WHERE node = \(node.name) AND status = 'failed' AND failure_reason = \(lostReason) AND agent_pgid IS NOT NULL
+                RETURNING id, (SELECT agent_pgid FROM jobs AS before WHERE before.id = jobs.id)
+                """)
+            let running = try await session.rows("SELECT id, agent_pgid FROM jobs WHERE status = 'in_progress' AND node = \(node.name)")
+            return try (running + reaped).map { try $0.decode((Int64, Int32?).self) }
         }
     }
 

@@ -46,11 +46,9 @@ public final class PostgresStore: Store {
         let client = PostgresClient(configuration: try PostgresURL.configuration(url), backgroundLogger: poolLogger)
         let pool = Task { await client.run() }
         do {
-            try await translatingErrors { try await withinPatience { try await PostgresSchema.migrate(client, logger: logger) } }
+            try await translatingErrors { try await withConnection(client) { try await PostgresSchema.migrate($0, logger: logger) } }
             let marks = try await translatingErrors {
-                try await withinPatience {
-                    try await client.withConnection { try await JournalFollower.highest(PostgresSession(connection: $0, logger: logger)) }
-                }
+                try await withConnection(client) { try await JournalFollower.highest(PostgresSession(connection: $0, logger: logger)) }
             }
             return PostgresStore(client: client, pool: pool, node: node, logger: logger, webhooks: webhooks,
                                  follower: JournalFollower(client: client, logger: logger, from: marks, publish: publish))
@@ -82,6 +80,7 @@ public final class PostgresStore: Store {
             group.addTask { await self.followJournal() }
             group.addTask { await membership.run() }
         }
+        await membership.leave()
     }
 
     /// Wakes the follower on every other node's NOTIFY, and once a second in
@@ -131,39 +130,70 @@ public final class PostgresStore: Store {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await Self.translatingErrors {
-            try await Self.withinPatience { [client, logger] in
-                try await client.withConnection { connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+            try await Self.withConnection(client) { [logger] connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+        }
+    }
+
+    /// How long a connection is waited for. The pool waits as long as it
+    /// fails to make one: without a bound, a database that is gone would hold
+    /// a request, the writer, and a shutdown, for ever.
+    static let patience: Duration = .seconds(15)
+
+    /// Who got there first: the connection, or the end of the wait.
+    private final class Lease: Sendable {
+        enum State { case waiting, leased, givenUp }
+        private let state = Mutex(State.waiting)
+
+        /// Moves from waiting to `next`; false when the other side got there first.
+        func settle(_ next: State) -> Bool {
+            state.withLock { state in
+                guard state == .waiting else { return false }
+                state = next
+                return true
             }
         }
     }
 
-    /// How long anything waits for the database. A connection is waited for
-    /// as long as the pool fails to make one: without a bound, a database that
-    /// is gone would hold a request, the writer, and a shutdown, for ever.
-    static let patience: Duration = .seconds(15)
-
-    /// Runs `body`, cancelled and refused after ``patience``.
-    static func withinPatience<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
+    /// A pooled connection for `body`, waited for at most ``patience``. Once
+    /// `body` has its connection it is not cut short: a query in flight cannot
+    /// be taken back, and its outcome would be unknown. The server's own
+    /// time-outs bound it instead (``PostgresURL/configuration(_:environment:)``).
+    static func withConnection<T: Sendable>(_ client: PostgresClient,
+                                            _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = Lease()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await Task.sleep(for: patience)
-                throw StoreError.refused("PostgreSQL did not answer within \(patience)")
+                try await client.withConnection { connection in
+                    guard lease.settle(.leased) else { throw CancellationError() }
+                    return try await body(connection)
+                }
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            group.addTask {
+                try? await Task.sleep(for: patience)  // ends early once `body` is done
+                if lease.settle(.givenUp) { throw StoreError.refused("no connection to PostgreSQL within \(patience)") }
+                return nil
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw CancellationError()
         }
     }
 
     /// Setup happens before the writer runs; the advisory lock keeps two nodes starting at once from making two admins.
     func ensureAdmin(email: String, credits: Int64) async throws -> String? {
         try await Self.translatingErrors {
-            try await Self.withinPatience { [client, logger] in try await client.withTransaction(logger: logger) { connection in
-                let session = PostgresSession(connection: connection, logger: logger)
-                try await session.rows("SELECT pg_advisory_xact_lock(\(PostgresWriter.journalLock))")
-                guard try await session.value("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", as: Bool.self) != true else { return nil }
-                return try await PostgresUserWrites.create(session, email: email, role: .admin, credits: credits).1
-            } }
+            try await Self.withConnection(client) { [logger] connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    let session = PostgresSession(connection: connection, logger: logger)
+                    try await session.rows("SELECT pg_advisory_xact_lock(\(PostgresWriter.journalLock))")
+                    guard try await session.value("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", as: Bool.self) != true else { return nil }
+                    return try await PostgresUserWrites.create(session, email: email, role: .admin, credits: credits).1
+                }
+            }
         }
     }
 

@@ -20,19 +20,29 @@ enum PostgresURL {
         }
         let database = String(parts.path.drop { $0 == "/" })
         guard !database.isEmpty else { throw DaemonError("--db \(redacted(url)): the URL names no database") }
-        let password = parts.password?.removingPercentEncoding ?? environment["PGPASSWORD"]
+        let password = parts.percentEncodedPassword?.removingPercentEncoding ?? environment["PGPASSWORD"]
         let mode = parts.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
-        var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user.removingPercentEncoding ?? user,
+        var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432,
+                                                         username: parts.percentEncodedUser?.removingPercentEncoding ?? user,
                                                          password: password, database: database, tls: try tls(mode, url: url))
         configuration.options.maximumConnections = 16
+        // The server's own bounds: a node that freezes or loses its network mid-batch (holding the writers'
+        // lock) has its transaction ended and its connection dropped within seconds, not TCP's hours; a
+        // statement that waits or runs past them fails with a clear error.
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "20000"), ("lock_timeout", "30000"), ("statement_timeout", "120000"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+        ]
         return configuration
     }
 
-    /// The URL without its password, for messages and logs.
+    /// The URL without its password, for messages and logs; also when it does not parse (a password with a `#`
+    /// or a space), which is when it is most likely shown.
     static func redacted(_ url: String) -> String {
-        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
-        parts.password = "***"
-        return parts.string ?? "postgres://…"
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 
     private static func tls(_ mode: String, url: String) throws -> PostgresClient.Configuration.TLS {

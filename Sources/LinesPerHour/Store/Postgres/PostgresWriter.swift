@@ -72,6 +72,7 @@ final class PostgresWriter: Sendable {
                 } catch {
                     // The transaction goes on without this unit; if even the rollback fails, the commit fails too.
                     _ = try? await session.rows("ROLLBACK TO SAVEPOINT unit")
+                    _ = try? await session.rows("RELEASE SAVEPOINT unit")
                     outcome = .failure(error)
                 }
                 return { c.resume(with: outcome) }
@@ -82,6 +83,8 @@ final class PostgresWriter: Sendable {
         }
     }
 
+    /// Drains until a graceful shutdown, or a cancellation (``Inbox/next()``): either way what was
+    /// accepted is committed first, as far as the database lets it.
     func run() async throws {
         await withGracefulShutdownHandler {
             while let batch = await inbox.next() {
@@ -100,7 +103,7 @@ final class PostgresWriter: Sendable {
         var failingSince: ContinuousClock.Instant?
         while true {
             do {
-                let (committed, completions) = try await PostgresStore.withinPatience { [batch] in try await self.commit(batch) }
+                let (committed, completions) = try await commit(batch)
                 batchRows.record(batch.count)
                 await follower.committed(committed)
                 for done in completions { done() }
@@ -137,7 +140,7 @@ final class PostgresWriter: Sendable {
     }
 
     private func commit(_ batch: [Operation]) async throws -> (JournalFollower.Commit, [@Sendable () -> Void]) {
-        try await client.withTransaction(logger: logger) { connection in
+        try await PostgresStore.withConnection(client) { [self] connection in try await connection.withTransaction(logger: logger) { connection in
             let session = PostgresSession(connection: connection, logger: logger)
             try await session.rows("SELECT pg_advisory_xact_lock(\(Self.journalLock))")
             let before = try await JournalFollower.highest(session)
@@ -158,7 +161,7 @@ final class PostgresWriter: Sendable {
             if !events.isEmpty { try await session.rows("SELECT pg_notify(\(JournalFollower.channel), \(node))") }
             await follower.localCommitStarts()
             return (JournalFollower.Commit(events: events, after: before), completions)
-        }
+        } }
     }
 
     /// Inserts the log lines gathered so far in one statement, in order; their events follow the batch's.

@@ -23,8 +23,8 @@ enum ArtifactWrites {
             case .absentTree where change.path.isEmpty:
                 try remove(db, projectID, change.project, where: "1 = 1", [], events: &events)
             case .absentTree:
-                try remove(db, projectID, change.project, where: "(file_path = ? OR file_path LIKE ? ESCAPE '\\')",
-                           [change.path, likePrefix(change.path)], events: &events)
+                try remove(db, projectID, change.project, where: "(file_path = ? OR \(underFolder))",
+                           [change.path, change.path + "/", change.path + "/"], events: &events)
             case let .moved(from, facts, evidence):
                 try rename(db, projectID, change.project, from: from, to: change.path, events: &events)
                 try upsert(db, projectID, change.project, change.path, facts, job: job, events: &events)
@@ -107,8 +107,8 @@ enum ArtifactWrites {
     private static func renameTree(_ db: Database, _ projectID: Int64, _ project: String, from: String, to: String,
                                    events: inout [Event]) throws {
         try db.execute(sql: """
-            UPDATE artifacts SET file_path = ? || substr(file_path, ?) WHERE project_id = ? AND file_path LIKE ? ESCAPE '\\'
-            """, arguments: [to, from.utf8.count + 1, projectID, likePrefix(from)])
+            UPDATE artifacts SET file_path = ? || substr(file_path, length(?) + 1) WHERE project_id = ? AND \(underFolder)
+            """, arguments: [to, from, projectID, from + "/", from + "/"])
         if db.changesCount > 0 {
             events.append(try Journal.record(db, .artifacts, "\(project)/\(to)/ moved from \(from)/ (\(db.changesCount) files)",
                                              payload: payload(["project": project, "folder": to, "moved_from": from]), subject: .project(project)))
@@ -157,11 +157,9 @@ enum ArtifactWrites {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `LIKE` pattern for everything under a folder, with `%` and `_` taken literally.
-    static func likePrefix(_ folder: String) -> String {
-        folder.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "/%"
-    }
+    /// A path under the folder bound twice after it (as `folder/`): a comparison of characters, where `LIKE`
+    /// would ignore case and need escapes.
+    private static let underFolder = "substr(file_path, 1, length(?)) = ?"
 
     /// The index as stored, for a rescan to reconcile with the disk.
     static func snapshot(_ db: Database) throws -> [String: [String: (size: Int64, modified: String)]] {

@@ -105,6 +105,8 @@ final class Writer: Sendable {
 
     // MARK: - The drain loop
 
+    /// Drains until a graceful shutdown, or a cancellation (``Inbox/next()``): either way what was
+    /// accepted is committed first, as far as the database lets it.
     func run() async throws {
         await withGracefulShutdownHandler {
             while let batch = await inbox.next() {
