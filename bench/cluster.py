@@ -34,7 +34,8 @@ def lines_per_second(lph, n, url=None):
     root = tempfile.mkdtemp(prefix="lph-bench.", dir="/dev/shm")
     daemon = Daemon(lph, root, "--agent", f"seq 1 {n}", *(["--db", url] if url else []))
     try:
-        _, job = daemon.call("POST", "/jobs", {"project": "flood", "specification": "x"})
+        status, job = daemon.call("POST", "/projects/flood/jobs", {"specification": "x"})
+        assert status == 201, f"POST: {status} {job}"
         until("the flood job ends", lambda: daemon.get(f"/jobs/{job['id']}")["status"] in ("completed", "failed"), timeout=600)
         state = daemon.get(f"/jobs/{job['id']}")
         if url:

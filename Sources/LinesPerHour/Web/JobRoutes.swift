@@ -74,9 +74,11 @@ enum JobRoutes {
             let job = try await HTTPServer.visibleJob(context, deps.store)
             // An ended job's diff is in the database; a running one's is measured now, where its project is.
             // A job not started yet (or from before changes were measured) has an empty diff.
-            var patch = try await deps.store.patch(job: job.id) ?? ""
-            if patch.isEmpty, let (start, end) = try await deps.store.trees(job: job.id) {
-                try await HTTPServer.requireProjectHere(job, deps.store, doing: "its diff, while it runs,")
+            var patch = ""
+            if let kept = try await deps.store.patch(job: job.id) {
+                patch = kept
+            } else if let (start, end) = try await deps.store.trees(job: job.id) {
+                try await HTTPServer.requireProjectHere(job, deps.store, doing: "the diff of a job that runs")
                 patch = try await deps.changes.patch(project: job.project, from: start, to: end)
             }
             return Response(status: .ok, headers: [.contentType: "text/x-diff; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: patch)))

@@ -10,7 +10,7 @@ enum Revert {
         guard try await deps.store.runningJob(project: job.project) == nil else {
             throw APIError(.conflict, "a job runs in project \(job.project) now; revert once it has ended")
         }
-        try await HTTPServer.requireProjectHere(job, deps.store, doing: "reverting it")
+        try await HTTPServer.requireProjectHere(job, deps.store, doing: "a revert")
         guard let (start, end) = try await deps.store.trees(job: job.id) else {
             throw APIError(.conflict, "job \(job.id) has no measured changes to revert")
         }

@@ -35,7 +35,7 @@ extension PostgresStore {
     }
 
     func markFiled(jobs: [Int64]) async throws {
-        try await write { session, _ in try await session.rows("UPDATE jobs SET spool_filed = true WHERE id = ANY(\(jobs))") }
+        _ = try await write { session, _ in try await session.rows("UPDATE jobs SET spool_filed = true WHERE id = ANY(\(jobs))") }
     }
 
     /// This node's claims only: another node's spool is not here to look at.
@@ -64,7 +64,7 @@ extension PostgresStore {
     }
 
     func recordAgent(job: Int64, processGroup: Int32) async throws {
-        try await write { session, _ in try await session.rows("UPDATE jobs SET agent_pgid = \(processGroup) WHERE id = \(job)") }
+        _ = try await write { session, _ in try await session.rows("UPDATE jobs SET agent_pgid = \(processGroup) WHERE id = \(job)") }
     }
 
     func setPhase(job: Int64, _ phase: Phase) async throws {
@@ -127,7 +127,7 @@ extension PostgresStore {
     }
 
     func beginChanges(job: Int64, tree: String) async throws {
-        try await write { session, _ in try await session.rows("UPDATE jobs SET start_tree = \(tree), end_tree = \(tree) WHERE id = \(job)") }
+        _ = try await write { session, _ in try await session.rows("UPDATE jobs SET start_tree = \(tree), end_tree = \(tree) WHERE id = \(job)") }
     }
 
     func recordChanges(job: Int64, tree: String, _ changes: [FileChange], patch: String?,
@@ -182,7 +182,7 @@ extension PostgresStore {
     }
 
     func recordDelivery(_ delivery: Int64, _ outcome: DeliveryOutcome) async throws {
-        try await write { session, _ in
+        _ = try await write { session, _ in
             switch outcome {
             case .delivered:
                 try await session.rows("""
