@@ -79,18 +79,10 @@ final class WebhookReceiver: Sendable {
     private let state = Mutex<(status: Int, requests: [Request], stopped: Bool)>((200, [], false))
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard fd >= 0, bound, listen(fd, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        let (fd, port) = try boundLoopbackSocket()
+        guard listen(fd, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
         listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let thread = Thread { [self] in serve() }
         thread.start()
     }

@@ -220,9 +220,15 @@ struct PostgresFailure: Error, CustomStringConvertible {
 /// A port of 127.0.0.1 nothing listens on now: the one the kernel gives a
 /// socket bound to port 0, which is closed again.
 func freeLoopbackPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a port of 127.0.0.1 the kernel picks, and that port.
+func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw PostgresFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -231,8 +237,12 @@ func freeLoopbackPort() throws -> Int {
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
-    guard bound else { throw PostgresFailure("cannot bind a socket to 127.0.0.1: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw PostgresFailure("cannot bind a socket to 127.0.0.1: \(reason)")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// `text` as one word for /bin/sh.

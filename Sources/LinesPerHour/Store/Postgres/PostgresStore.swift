@@ -141,14 +141,14 @@ public final class PostgresStore: Store {
 
     /// Who got there first: the connection, or the end of the wait.
     private final class Lease: Sendable {
-        enum State { case waiting, leased, givenUp }
-        private let state = Mutex(State.waiting)
+        enum Side { case waiting, leased, givenUp }
+        private let side = Mutex(Side.waiting)
 
         /// Moves from waiting to `next`; false when the other side got there first.
-        func settle(_ next: State) -> Bool {
-            state.withLock { state in
-                guard state == .waiting else { return false }
-                state = next
+        func settle(_ next: Side) -> Bool {
+            side.withLock { side in
+                guard side == .waiting else { return false }
+                side = next
                 return true
             }
         }

@@ -1,8 +1,6 @@
 import Logging
 import Metrics
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 /// The one writer of a node: what ``Writer`` is to SQLite (the same
 /// inbox, group commit, savepoint per unit of work, back-pressure and
@@ -17,11 +15,7 @@ import Synchronization
 /// which rows of other nodes came before its own.
 final class PostgresWriter: Sendable {
     typealias Work = @Sendable (PostgresSession, inout [Event]) async -> @Sendable () -> Void
-
-    enum Operation: Sendable {
-        case log(LogRow)
-        case work(Work, fail: @Sendable (any Error) -> Void)
-    }
+    typealias Operation = GroupCommit<Work>.Operation
 
     /// Runs on each batch's events inside its transaction, before the commit (the webhook outbox).
     typealias Capture = @Sendable (PostgresSession, [Event]) async throws -> Void
@@ -34,10 +28,8 @@ final class PostgresWriter: Sendable {
     private let follower: JournalFollower
     private let capture: Capture?
     private let logger: Logger
-    private let failure = Mutex<String?>(nil)
-    private let inbox: Inbox<Operation>
+    private let queue: GroupCommit<Work>
     private let linesStored = Counter(label: "lph_log_lines_stored_total")
-    private let batchRows = Recorder(label: "lph_writer_batch_rows")
 
     init(client: PostgresClient, node: String, follower: JournalFollower, logger: Logger, maxBatch: Int = 10_000,
          highWater: Int = 50_000, capture: Capture?) {
@@ -46,15 +38,14 @@ final class PostgresWriter: Sendable {
         self.follower = follower
         self.capture = capture
         self.logger = logger
-        inbox = Inbox(batchLimit: maxBatch, highWater: highWater)
+        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater)
     }
 
     func append(_ rows: [LogRow]) async {
-        guard !rows.isEmpty else { return }
-        await inbox.appendWhenRoom(rows.map { .log($0) })
+        await queue.append(rows)
     }
 
-    var problem: String? { failure.withLock { $0 } }
+    var problem: String? { queue.problem }
 
     /// Runs `body` in the next batch's transaction (in its own savepoint) and
     /// returns its result once the transaction has committed.
@@ -77,65 +68,23 @@ final class PostgresWriter: Sendable {
                 }
                 return { c.resume(with: outcome) }
             }
-            if !inbox.append(contentsOf: [.work(work, fail: { c.resume(throwing: $0) })]) {
-                c.resume(throwing: StoreError.writerStopped)
-            }
+            queue.enqueue(work) { c.resume(throwing: $0) }
         }
     }
 
-    /// Drains until a graceful shutdown, or a cancellation (``Inbox/next()``): either way what was
-    /// accepted is committed first, as far as the database lets it.
+    /// As SQLite's writer (``GroupCommit``); a commit's events go to the follower, which publishes them in
+    /// id order after the other nodes' rows committed before them.
     func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await inbox.next() {
-                await commitUntilDurable(batch)
-            }
-        } onGracefulShutdown: {
-            self.inbox.close()
-        }
-    }
-
-    /// As SQLite's writer: units of work of a refused batch are answered
-    /// with the error, its log lines tried again with back-off.
-    private func commitUntilDurable(_ batch: [Operation]) async {
-        var batch = batch
-        var backoff = Backoff(from: .milliseconds(50), upTo: .seconds(5))
-        var failingSince: ContinuousClock.Instant?
-        while true {
-            do {
-                let (committed, completions) = try await commit(batch)
-                batchRows.record(batch.count)
+        await queue.run { [self] batch in
+            let (committed, completions) = try await commit(batch)
+            return { [follower] in
                 await follower.committed(committed)
                 for done in completions { done() }
-                if failure.withLock({ $0.take() }) != nil { logger.notice("database writes succeed again") }
-                return
-            } catch {
-                await follower.localCommitFailed()
-                let refusal = StoreError.refused(PostgresStore.describe(error))
-                failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(refusal)" }
-                batch = answer(batch, refusal)
-                guard !batch.isEmpty else { return }
-                logger.error("database write failed, will retry", metadata: ["error": "\(refusal)", "rows": "\(batch.count)"])
-                let since = failingSince ?? .now
-                failingSince = since
-                if inbox.isClosing && ContinuousClock.now - since > Writer.shutdownPatience {
-                    let lines = batch.count + answer(inbox.abandon(), refusal).count
-                    logger.critical("shutting down with the database refusing writes: \(lines) log lines are given up (their jobs fail at the next start)")
-                    return
-                }
-                try? await Task.sleep(for: backoff.next())
-                // Units of work queued meanwhile are answered now, not held behind the log lines (see ``Writer``).
-                _ = answer(inbox.remove { if case .work = $0 { true } else { false } }, refusal)
             }
-        }
-    }
-
-    /// Fails the units of work among `operations`; returns their log lines, to retry.
-    private func answer(_ operations: [Operation], _ error: any Error) -> [Operation] {
-        operations.filter { operation in
-            guard case .work(_, let fail) = operation else { return true }
-            fail(error)
-            return false
+        } refusal: { error in
+            StoreError.refused(PostgresStore.describe(error))
+        } refused: { [follower] in
+            await follower.localCommitFailed()
         }
     }
 

@@ -2,45 +2,24 @@ import GRDB
 import GRDBSQLite
 import Logging
 import Metrics
-import ServiceLifecycle
-import Synchronization
 
 /// The one writer to SQLite.
 ///
 /// Everything the daemon records goes through here, in the order it was
-/// handed in: job log lines on a fast path (one cached prepared statement),
-/// and units of work (claims, status changes, journal rows) each in its own
-/// savepoint, so one failing unit never takes the rest of its batch with it.
-///
-/// Batching is group commit: the drain loop takes whatever queued up while the
-/// previous transaction committed (up to `maxBatch` rows), so an idle daemon
-/// commits at once and a busy one commits in large transactions. Only after a
-/// commit are the batch's events handed to `publish` and the callers resumed:
-/// nothing is ever shown that is not in the database.
-///
-/// Producers that outrun the disk are held back (``append(_:)`` suspends above
-/// `highWater` queued rows), which in turn stops the reading of an agent's
-/// pipe: memory stays bounded and no line is dropped.
-///
-/// A commit the database refuses (a full disk) answers its units of work with
-/// the error at once: nothing of theirs was stored, and their callers keep
-/// what they were storing and try again (a job file stays in `incoming/`, an
-/// HTTP client gets 503). Log lines have no caller to answer: they are
-/// retried with back-off for as long as it takes, holding the agents back,
-/// except once shutdown was asked for: then, after ``shutdownPatience``, they
-/// are given up, loudly, so a stop is not held forever (it is then what a
-/// `kill -9` would be, which the daemon recovers from at its next start).
+/// handed in (``GroupCommit``: the queue, group commit, back-pressure and what
+/// a refused commit means): job log lines on a fast path (one cached prepared
+/// statement), and units of work (claims, status changes, journal rows) each
+/// in its own savepoint, so one failing unit never takes the rest of its
+/// batch with it. Only after a commit are the batch's events handed to
+/// `publish` and the callers resumed: nothing is ever shown that is not in
+/// the database.
 final class Writer: Sendable {
     /// A unit of work: runs inside the batch's transaction, appends the events
     /// it committed, and returns what to do once the commit is durable.
     typealias Work = @Sendable (Database, inout [Event]) -> @Sendable () -> Void
+    typealias Operation = GroupCommit<Work>.Operation
 
-    enum Operation: Sendable {
-        case log(LogRow)
-        /// `fail` answers the caller when the work's transaction did not commit (nothing of it was stored).
-        case work(Work, fail: @Sendable (any Error) -> Void)
-    }
-
+    /// How long a shutdown waits for a refusing database before it gives up the log lines still queued.
     static let shutdownPatience: Duration = .seconds(10)
 
     /// Runs on each batch's events inside its transaction, before the commit (the webhook outbox).
@@ -49,19 +28,14 @@ final class Writer: Sendable {
     private let database: any DatabaseWriter
     private let publish: @Sendable ([Event]) -> Void
     private let capture: Capture?
-    private let logger: Logger
-    private let failure = Mutex<String?>(nil)
-    private let inbox: Inbox<Operation>
+    private let queue: GroupCommit<Work>
     private let linesStored = Counter(label: "lph_log_lines_stored_total")
-    private let batchRows = Recorder(label: "lph_writer_batch_rows")
-    private let commitTime = Metrics.Timer(label: "lph_writer_commit_seconds")
 
     init(database: any DatabaseWriter, logger: Logger, maxBatch: Int = 10_000, highWater: Int = 50_000, capture: Capture? = nil,
          publish: @escaping @Sendable ([Event]) -> Void) {
         self.database = database
         self.capture = capture
-        self.logger = logger
-        inbox = Inbox(batchLimit: maxBatch, highWater: highWater)
+        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater)
         self.publish = publish
     }
 
@@ -69,12 +43,11 @@ final class Writer: Sendable {
 
     /// Queues log lines; suspends while the queue is over its high-water mark.
     func append(_ rows: [LogRow]) async {
-        guard !rows.isEmpty else { return }
-        await inbox.appendWhenRoom(rows.map { .log($0) })
+        await queue.append(rows)
     }
 
     /// Why commits are failing right now (a full disk), if they are.
-    var problem: String? { failure.withLock { $0 } }
+    var problem: String? { queue.problem }
 
     /// Runs `body` in the next batch's transaction (in its own savepoint) and
     /// returns its result once the transaction has committed. Events appended
@@ -97,82 +70,20 @@ final class Writer: Sendable {
                 }
                 return { c.resume(with: outcome) }
             }
-            if !inbox.append(contentsOf: [.work(work, fail: { c.resume(throwing: $0) })]) {
-                c.resume(throwing: StoreError.writerStopped)
-            }
+            queue.enqueue(work) { c.resume(throwing: $0) }
         }
     }
 
     // MARK: - The drain loop
 
-    /// Drains until a graceful shutdown, or a cancellation (``Inbox/next()``): either way what was
-    /// accepted is committed first, as far as the database lets it.
     func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await inbox.next() {
-                await commitUntilDurable(batch)
-            }
-        } onGracefulShutdown: {
-            self.inbox.close()
-        }
-    }
-
-    /// Commits a batch. While the database refuses (a full disk), its units of
-    /// work are answered with the error and its log lines retried with back-off.
-    private func commitUntilDurable(_ batch: [Operation]) async {
-        var batch = batch
-        var backoff = Backoff(from: .milliseconds(50), upTo: .seconds(5))
-        var failingSince: ContinuousClock.Instant?
-        while true {
-            do {
-                let start = ContinuousClock.now
-                let (events, completions) = try await commit(batch)
-                let elapsed = (ContinuousClock.now - start).components
-                commitTime.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-                batchRows.record(batch.count)
+        await queue.run { [self] batch in
+            let (events, completions) = try await commit(batch)
+            return { [publish] in
                 publish(events)
                 for done in completions { done() }
-                if failure.withLock({ $0.take() }) != nil { logger.notice("database writes succeed again") }
-                return
-            } catch {
-                failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(error)" }
-                batch = answer(batch, error)
-                guard !batch.isEmpty else { return }
-                logger.error("database write failed, will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
-                let since = failingSince ?? .now
-                failingSince = since
-                if inbox.isClosing && ContinuousClock.now - since > Self.shutdownPatience {
-                    return abandon(batch, because: error)
-                }
-                try? await Task.sleep(for: backoff.next())
-                refuseQueuedWork(error)
             }
         }
-    }
-
-    /// Fails the units of work of a refused batch; returns its log lines, to retry.
-    private func answer(_ batch: [Operation], _ error: any Error) -> [Operation] {
-        batch.filter { operation in
-            guard case .work(_, let fail) = operation else { return true }
-            fail(error)
-            return false
-        }
-    }
-
-    /// Units of work queued while the database refuses are answered now, with
-    /// the error, rather than behind log lines that wait for it: their callers
-    /// (a request, a job's end, a shutdown) go on.
-    private func refuseQueuedWork(_ error: any Error) {
-        _ = answer(inbox.remove { if case .work = $0 { true } else { false } }, error)
-    }
-
-    /// Gives up the log lines of a batch and everything still queued: shutdown cannot wait for the disk forever.
-    private func abandon(_ batch: [Operation], because error: any Error) {
-        let lines = batch.count + answer(inbox.abandon(), error).count
-        logger.critical("""
-            shutting down with the database refusing writes for over \(Self.shutdownPatience): \(lines) log lines are given up \
-            (their jobs fail at the next start): \(error)
-            """)
     }
 
     /// Runs on GRDB's writer queue, never on a Swift concurrency thread.
