@@ -212,6 +212,15 @@ class Dropper(threading.Thread):
     def total(self):
         return sum(len(d) for d in self.dropped.values())
 
+    def drop(self, name, file, body):
+        """One job file into node `name`'s spool, written aside and renamed in, its drop time kept."""
+        incoming = os.path.join(self.nodes[name].root, "Spool", "incoming")
+        with open(os.path.join(incoming, f".{file}.tmp"), "w") as f:
+            json.dump(body, f)
+        dropped_at = time.time()
+        os.rename(os.path.join(incoming, f".{file}.tmp"), os.path.join(incoming, file))
+        self.dropped[name][file] = dropped_at
+
     def run(self):
         began = time.monotonic()
         for serial in range(self.count):
@@ -222,12 +231,7 @@ class Dropper(threading.Thread):
             if serial % 40 == 39:
                 body["bogus"] = True
                 self.invalid[name].add(file)
-            incoming = os.path.join(self.nodes[name].root, "Spool", "incoming")
-            with open(os.path.join(incoming, f".{file}.tmp"), "w") as f:
-                json.dump(body, f)
-            dropped_at = time.time()
-            os.rename(os.path.join(incoming, f".{file}.tmp"), os.path.join(incoming, file))
-            self.dropped[name][file] = dropped_at
+            self.drop(name, file, body)
             pause = began + (serial + 1) / self.rate - time.monotonic()
             if pause > 0:
                 time.sleep(pause)  # pacing the load, not waiting for a result
@@ -300,15 +304,18 @@ def split_journal(nodes, url):
             journal_rows(url, second.last_id))
 
 
-def kill_c(nodes, url):
+def kill_c(nodes, url, dropper):
     """Kills node c with SIGKILL once it runs a job of a shared project (whose
-    folder is then on c, so that its later jobs must wait for c); answers
-    (kill time, jobs it was running)."""
-    until("a job of a shared project in progress on node c", lambda: rows(
-        url, "SELECT jobs.id FROM jobs JOIN projects ON projects.id = jobs.project_id "
+    folder is then on c), then drops one more job of that project into a's
+    spool, which must wait for c (the drops may be over by then: without it,
+    whether a later job of that project is queued is a matter of timing);
+    answers (kill time, jobs it was running)."""
+    shared = until("a job of a shared project in progress on node c", lambda: rows(
+        url, "SELECT projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id "
              "WHERE jobs.node = 'c' AND jobs.status = 'in_progress' AND projects.name LIKE 'Shared%'"), 90)
     nodes["c"].kill9()
     killed_at = time.time()
+    dropper.drop("a", "a-after-the-kill.json", {"project": shared[0]["name"], "specification": "waits for node c"})
     running = [r["id"] for r in rows(url, "SELECT id FROM jobs WHERE node = 'c' AND status = 'in_progress' ORDER BY id")]
     check(running, f"node c killed with SIGKILL while running jobs {running}")
     started = rows(url, "SELECT node, count(*) FROM jobs WHERE node IS NOT NULL GROUP BY node ORDER BY node")
@@ -499,7 +506,7 @@ def main():
         job = follow_b_job_on_a(nodes, url)
         split_job_log(nodes, url, [job])
         split_journal(nodes, url)
-        killed_at, running = kill_c(nodes, url)
+        killed_at, running = kill_c(nodes, url, dropper)
         print(f"note: node c killed after {dropper.total} of {args.files} files were dropped")
         check_c_jobs_failed(url, killed_at, running, args.lease)
         settle(nodes, url, dropper, 240)
