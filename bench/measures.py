@@ -75,18 +75,41 @@ def floor(command, n):
     return n / (time.perf_counter() - t0)
 
 
-def drop_to_start(lph, drops):
+# The agent of drop_to_start: jobs of the project Writer write `files` files as fast as they can, the others end at once.
+WRITER_AGENT = r"""
+import os, sys
+if os.environ.get("LPH_PROJECT") == "Writer":
+    for i in range({files}):
+        os.makedirs(f"d{{i // 1000}}", exist_ok=True)
+        with open(f"d{{i // 1000}}/f{{i}}.txt", "w") as f:
+            f.write("one\ntwo\n")
+"""
+
+
+def drop_to_start(lph, drops, writing=0):
+    """Job file renamed into incoming/ -> its job started (ms), one drop at a time; with `writing`,
+    while another job writes that many files into its project (the index and the intake share the daemon)."""
     root = tempfile.mkdtemp(prefix="lph-bench.")
-    daemon = serve(lph, root, "true", max_jobs=16)  # free slots: measure the pipeline, not the queue
+    agent = os.path.join(root, "agent.py")
+    with open(agent, "w") as f:
+        f.write(WRITER_AGENT.format(files=writing))
+    daemon = serve(lph, root, f"{sys.executable} {agent}", max_jobs=16)  # free slots: measure the pipeline, not the queue
     latencies = []
     try:
         db = wait_db(root)
+        if writing:
+            drop(root, "Writer.json")
+            written = os.path.join(root, "generated_projects", "Writer", "d0")
+            while not os.path.isdir(written):
+                time.sleep(0.01)
         for i in range(drops):
             name = f"d{i}.json"
             t0 = drop(root, name)
             while (started := row(db, name, "started_at")) is None:
                 time.sleep(0.0002)
             latencies.append((ms(started) - t0) * 1000)
+        if writing and row(db, "Writer.json", "status") != "in_progress":
+            print(f"note: the writing job ended before the {drops} drops did", file=sys.stderr)
         return latencies
     finally:
         daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)

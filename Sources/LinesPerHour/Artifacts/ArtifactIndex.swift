@@ -157,29 +157,31 @@ final class ArtifactIndex: Service, Sendable {
         var cookies: [String] = []
         var flush = false
         var written: [ArtifactChange] = []
+        // A rescan's chunks already on their way to the writer: the rest commits after them.
+        var committing: Task<Set<Int64>, Never>?
         for item in items {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
-                notes.append((await rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies, committing: &committing), .info))
             case .event(let event):
                 let seen = self.changes(for: event, cookies: &cookies)
                 changes += seen
                 written += seen.filter(\.isWritten)
             case .rescan(let reason):
-                notes.append((await rescan(reason: reason, into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: reason, into: &changes, cookies: &cookies, committing: &committing), .info))
             case .flushJobEvents:
                 flush = true
             case .ignoreRulesChanged:
                 if let handle = watchHandle.withLock({ $0 }) { await Inotify.shared.prune(handle) }
-                notes.append((await rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies), .info))
+                notes.append((await rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies, committing: &committing), .info))
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
         notes += unattributed(written).map { ($0, .info) }
-        var touched = Set<Int64>()
+        var touched = await committing?.value ?? []
         if !changes.isEmpty || !notes.isEmpty || flush {
-            touched = await commit(changes, notes: notes, flushPending: flush)
+            touched.formUnion(await commit(changes, notes: notes, flushPending: flush))
         }
         measure(touched, modifiedIn: modified.withLock { projects in
             defer { projects.removeAll() }
@@ -226,6 +228,16 @@ final class ArtifactIndex: Service, Sendable {
             + " (for instance \(String(first.prefix(200)))…)"
         logger.warning("\(warning)")
         return warning
+    }
+
+    static let rescanChunk = 2_000
+
+    /// Commits `chunk` once `previous` has committed; answers the running jobs both changed.
+    private func commitLater(_ chunk: [ArtifactChange], after previous: Task<Set<Int64>, Never>?) -> Task<Set<Int64>, Never> {
+        Task { [self] in
+            let earlier = await previous?.value ?? []
+            return earlier.union(await commit(chunk, notes: [], flushPending: false))
+        }
     }
 
     /// Commits a batch; returns the running jobs whose projects it changed.
@@ -296,9 +308,9 @@ final class ArtifactIndex: Service, Sendable {
     private func scan(_ folder: String, cookies: inout [String]) -> [ArtifactChange] {
         var changes: [ArtifactChange] = []
         Tree.walk(folder, depth: depth(of: folder), skip: ignore.isIgnored(folder:), skipped: { changes += reader.ignoredEntry($0) },
-                  beyond: noteUnfollowed) { fullPath in
+                  beyond: noteUnfollowed) { fullPath, _ in
             guard let (project, path) = reader.locate(fullPath), !path.isEmpty else { return }
-            if (path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) {
+            if path.fileName.hasPrefix(ProjectName.cookiePrefix) {
                 cookies.append(fullPath)
             } else {
                 changes += reader.observed(fullPath, project: project, path: path)
@@ -321,7 +333,13 @@ final class ArtifactIndex: Service, Sendable {
     /// Walks the whole tree and adds what differs from the table; returns the
     /// note to log. Barrier cookies that were there before the walk began count
     /// as seen once it ends: every change made before them was walked over.
-    private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String]) async -> String {
+    ///
+    /// A walk that finds many changes (the first index of a tree) hands them
+    /// to the writer in chunks of ``rescanChunk`` as it goes, one after the
+    /// other in order (`committing`), so the walk and the writer share the
+    /// cores instead of taking turns, and memory holds one chunk.
+    private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String],
+                        committing: inout Task<Set<Int64>, Never>?) async -> String {
         rescans.increment()
         cookies += barriers.onDisk
         let stored = (try? await store.artifactSnapshot()) ?? [:]
@@ -332,16 +350,18 @@ final class ArtifactIndex: Service, Sendable {
             let entry = reader.ignoredEntry(folder)
             for change in entry { seen[change.project, default: []].insert(change.path) }
             changes += entry
-        }, beyond: noteUnfollowed) { fullPath in
-            guard let (project, path) = reader.locate(fullPath), !path.isEmpty, !(path as NSString).lastPathComponent.hasPrefix(ProjectName.cookiePrefix) else { return }
+        }, beyond: noteUnfollowed) { fullPath, st in
+            guard let (project, path) = reader.locate(fullPath), !path.isEmpty, !path.fileName.hasPrefix(ProjectName.cookiePrefix) else { return }
             files += 1
             seen[project, default: []].insert(path)
-            var st = stat()
-            guard lstat(fullPath, &st) == 0 else { return }
-            let modified = Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000)
-            if let row = stored[project]?[path], row.size == Int64(st.st_size), row.modified == modified { return }
+            if let row = stored[project]?[path], row.size == Int64(st.st_size),
+               row.modified == Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000) { return }
             changed += 1
             changes += reader.observed(fullPath, project: project, path: path)
+            if changes.count >= Self.rescanChunk {
+                committing = commitLater(changes, after: committing)
+                changes.removeAll(keepingCapacity: true)
+            }
         }
         var removed = 0
         for (project, rows) in stored {

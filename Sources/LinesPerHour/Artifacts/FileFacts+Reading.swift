@@ -16,7 +16,7 @@ extension FileFacts {
         case S_IFLNK:
             return FileFacts(kind: .symlink, size: Int64(st.st_size), lineCount: 0, preview: nil, modifiedAt: modified)
         case S_IFREG:
-            return readRegular(path, name: (path as NSString).lastPathComponent)
+            return readRegular(path, name: String(path.fileName))
         default:
             return nil
         }
@@ -107,7 +107,7 @@ extension FileFacts {
         var st = stat()
         guard lstat(fullPath, &st) == 0 else { return nil }
         var files: Int64 = 0
-        Tree.walk(fullPath) { _ in files += 1 }
+        Tree.walk(fullPath) { _, _ in files += 1 }
         return FileFacts(kind: .ignored, size: files, lineCount: 0,
                          preview: "ignored: \(files) files (not watched, not indexed, not counted)",
                          modifiedAt: Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000))

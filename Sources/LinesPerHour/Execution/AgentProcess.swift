@@ -18,21 +18,24 @@ struct AgentProcess {
 
     func run(control: AgentControl, onStart: @Sendable (pid_t) async -> Void, lines: @escaping LineSink) async -> AgentEnd {
         guard let program = command.first else { return .couldNotStart("empty agent command") }
-        let executable: Executable = program.contains("/")
-            ? .path(FilePath(URL(fileURLWithPath: program).standardizedFileURL.path))
-            : .name(program)
         var overrides: [Environment.Key: String?] = [:]
         for (key, value) in environment { overrides[Environment.Key(rawValue: key)!] = value }
+        let environment = Environment.inherit.updating(overrides)
         var options = PlatformOptions()
         options.processGroupID = 0
-        let configuration = Configuration(
-            executable: executable,
-            arguments: Arguments(Array(command.dropFirst())),
-            environment: .inherit.updating(overrides),
-            workingDirectory: FilePath(directory),
-            platformOptions: options
-        )
         do {
+            // A bare name is looked up on PATH with access(2) first: spawned by name, each PATH
+            // entry before the right one costs a vfork and a failed exec (a dozen here, most of a start's time).
+            let executable: Executable = program.contains("/")
+                ? .path(FilePath(URL(fileURLWithPath: program).standardizedFileURL.path))
+                : .path(try await Executable.name(program).resolveExecutablePath(in: environment))
+            let configuration = Configuration(
+                executable: executable,
+                arguments: Arguments(Array(command.dropFirst())),
+                environment: environment,
+                workingDirectory: FilePath(directory),
+                platformOptions: options
+            )
             let status = if let specificationFile {
                 try await spawn(configuration, input: .fileDescriptor(
                     try FileDescriptor.open(FilePath(specificationFile), .readOnly, options: [.closeOnExec]),

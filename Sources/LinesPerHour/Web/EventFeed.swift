@@ -28,37 +28,35 @@ final class EventFeed: Sendable {
         var overflowed = false
         var closed = false
         var waiter: CheckedContinuation<Delivery, Never>?
-        /// Whether anything went out since the heartbeat timer last looked.
-        var deliveredSinceTick = false
+        /// When the stream last got something (or its heartbeat): the next heartbeat is due `idle` after it.
+        var lastDelivery = ContinuousClock.now
     }
 
     private let hub: StreamHub
     private let state = Mutex(State())
     private let capacity: Int
     private let filter: @Sendable (Event) -> Bool
+    private let idle: Duration
     private let token: Mutex<Int?> = Mutex(nil)
-    private let heartbeat: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Subscribes at once, so nothing published after this returns is missed.
-    /// One timer per feed (not one per wait) says `.idle` after a quiet `idle` period.
+    /// Says `.idle` once the stream was quiet for `idle` (within the hub's tick).
     init(_ hub: StreamHub, capacity: Int = 10_000, idle: Duration, filter: @escaping @Sendable (Event) -> Bool) {
         self.hub = hub
         self.capacity = capacity
+        self.idle = idle
         self.filter = filter
-        let id = hub.subscribe { [weak self] batch in self?.receive(batch) }
-        token.withLock { $0 = id }
-        let timer = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: idle)
-                self?.tick()
+        let id = hub.subscribe { [weak self] signal in
+            switch signal {
+            case .batch(let batch): self?.receive(batch)
+            case .tick(let now): self?.tick(now)
             }
         }
-        heartbeat.withLock { $0 = timer }
+        token.withLock { $0 = id }
     }
 
     deinit {
         if let id = token.withLock({ $0 }) { hub.unsubscribe(id) }
-        heartbeat.withLock { $0?.cancel() }
     }
 
     private func receive(_ batch: FramedBatch) {
@@ -79,13 +77,16 @@ final class EventFeed: Sendable {
         }
     }
 
-    private func tick() {
+    /// Whether a ``next()`` is waiting.
+    var isWaiting: Bool { state.withLock { $0.waiter != nil } }
+
+    /// A stream that is writing needs no heartbeat; one waiting gets it `idle` after its last delivery.
+    func tick(_ now: ContinuousClock.Instant) {
         state.withLock { s in
-            if !s.deliveredSinceTick, let waiter = s.waiter {
-                s.waiter = nil
-                waiter.resume(returning: .idle)
-            }
-            s.deliveredSinceTick = false
+            guard let waiter = s.waiter, now - s.lastDelivery >= idle else { return }
+            s.waiter = nil
+            s.lastDelivery = now
+            waiter.resume(returning: .idle)
         }
     }
 
@@ -123,7 +124,7 @@ final class EventFeed: Sendable {
 
     private static func take(_ s: inout State) -> Delivery {
         if s.closed { return .closed }
-        s.deliveredSinceTick = true
+        s.lastDelivery = .now
         if s.overflowed {
             s.overflowed = false
             return .overflowed

@@ -1,22 +1,41 @@
 /// The event streams' one subscription to the broadcast: each committed batch
 /// is wrapped once (its SSE frames encoded on first use, for every client that
-/// sends them) and handed to every open stream's feed.
+/// sends them) and handed to every open stream's feed. The hub's one clock
+/// tells every feed the time each second, so a quiet stream knows when to send
+/// its heartbeat without a timer of its own (thousands of idle clients, one
+/// timer).
 final class StreamHub: Sendable {
+    enum Signal: Sendable {
+        case batch(FramedBatch)
+        case tick(ContinuousClock.Instant)
+    }
+
+    static let tickInterval: Duration = .seconds(1)
+
     private let broadcaster: Broadcaster
-    private let feeds = Subscribers<FramedBatch>()
+    private let feeds = Subscribers<Signal>()
     private let token: Int
+    private let clock: Task<Void, Never>
 
     init(_ broadcaster: Broadcaster) {
         self.broadcaster = broadcaster
-        token = broadcaster.subscribe { [feeds] events in feeds.send { FramedBatch(events) } }
+        let feeds = self.feeds
+        token = broadcaster.subscribe { events in feeds.send { .batch(FramedBatch(events)) } }
+        clock = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.tickInterval)
+                feeds.send { .tick(.now) }
+            }
+        }
     }
 
     deinit {
+        clock.cancel()
         broadcaster.unsubscribe(token)
     }
 
     /// Registers a feed's handler; keep the returned token to unsubscribe.
-    func subscribe(_ handler: @escaping @Sendable (FramedBatch) -> Void) -> Int {
+    func subscribe(_ handler: @escaping @Sendable (Signal) -> Void) -> Int {
         feeds.add(handler)
     }
 

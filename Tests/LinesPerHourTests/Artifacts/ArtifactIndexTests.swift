@@ -26,7 +26,7 @@ import Testing
     func disk(_ d: TestDaemon, _ project: String) -> Set<String> {
         let top = d.daemon.settings.projects + "/" + project
         var found = Set<String>()
-        Tree.walk(top) { found.insert(String($0.dropFirst(top.count + 1))) }
+        Tree.walk(top) { path, _ in found.insert(String(path.dropFirst(top.count + 1))) }
         return found.filter { !$0.contains(ProjectName.cookiePrefix) }
     }
 

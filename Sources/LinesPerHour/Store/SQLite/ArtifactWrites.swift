@@ -64,7 +64,7 @@ enum ArtifactWrites {
                 preview_content = excluded.preview_content, line_count = excluded.line_count, size_bytes = excluded.size_bytes,
                 modified_at = excluded.modified_at
             RETURNING id
-            """), arguments: [projectID, job, path, (path as NSString).lastPathComponent, facts.kind.rawValue, facts.preview,
+            """), arguments: [projectID, job, path, String(path.fileName), facts.kind.rawValue, facts.preview,
                               facts.lineCount, facts.size, facts.modifiedAt, Timestamp.now()])!
         let verb = existing == nil ? "indexed" : "changed"
         let payload = "{\"artifact_type\":\"\(facts.kind.rawValue)\",\"file_path\":\(JSONText.quote(path)),\"id\":\(id),"
