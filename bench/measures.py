@@ -75,14 +75,13 @@ def floor(command, n):
     return n / (time.perf_counter() - t0)
 
 
-# The agent of drop_to_start: jobs of the project Writer write `files` files as fast as they can, the others end at once.
-WRITER_AGENT = r"""
-import os, sys
-if os.environ.get("LPH_PROJECT") == "Writer":
-    for i in range({files}):
-        os.makedirs(f"d{{i // 1000}}", exist_ok=True)
-        with open(f"d{{i // 1000}}/f{{i}}.txt", "w") as f:
-            f.write("one\ntwo\n")
+# The writing job of drop_to_start: `files` files into its project as fast as it can.
+WRITER = r"""
+import os
+for i in range({files}):
+    os.makedirs(f"d{{i // 1000}}", exist_ok=True)
+    with open(f"d{{i // 1000}}/f{{i}}.txt", "w") as f:
+        f.write("one\ntwo\n")
 """
 
 
@@ -90,10 +89,12 @@ def drop_to_start(lph, drops, writing=0):
     """Job file renamed into incoming/ -> its job started (ms), one drop at a time; with `writing`,
     while another job writes that many files into its project (the index and the intake share the daemon)."""
     root = tempfile.mkdtemp(prefix="lph-bench.")
-    agent = os.path.join(root, "agent.py")
-    with open(agent, "w") as f:
-        f.write(WRITER_AGENT.format(files=writing))
-    daemon = serve(lph, root, f"{sys.executable} {agent}", max_jobs=16)  # free slots: measure the pipeline, not the queue
+    writer = os.path.join(root, "writer.py")
+    with open(writer, "w") as f:
+        f.write(WRITER.format(files=writing))
+    # While one job writes, every other job's agent is a shell that ends at once; without, `true`.
+    agent = f"""sh -c '[ "$LPH_PROJECT" != Writer ] || exec {sys.executable} {writer}'""" if writing else "true"
+    daemon = serve(lph, root, agent, max_jobs=16)  # free slots: measure the pipeline, not the queue
     latencies = []
     try:
         db = wait_db(root)

@@ -158,36 +158,52 @@ final class ArtifactIndex: Service, Sendable {
         var flush = false
         var written: [ArtifactChange] = []
         // A rescan's chunks already on their way to the writer: the rest commits after them.
-        var committing: Task<Set<Int64>, Never>?
+        var committing: Task<Committed, Never>?
+        // One walk sees everything: more rescans asked for in the same batch add nothing.
+        var walked = false
         for item in items {
             switch item {
             case .event(let event) where event.isOverflow:
                 overflows.increment()
+                guard !walked else { continue }
+                walked = true
                 notes.append((await rescan(reason: "inotify queue overflow", into: &changes, cookies: &cookies, committing: &committing), .info))
             case .event(let event):
                 let seen = self.changes(for: event, cookies: &cookies)
                 changes += seen
                 written += seen.filter(\.isWritten)
             case .rescan(let reason):
+                guard !walked else { continue }
+                walked = true
                 notes.append((await rescan(reason: reason, into: &changes, cookies: &cookies, committing: &committing), .info))
             case .flushJobEvents:
                 flush = true
             case .ignoreRulesChanged:
                 if let handle = watchHandle.withLock({ $0 }) { await Inotify.shared.prune(handle) }
+                walked = true
                 notes.append((await rescan(reason: "ignore rules changed", into: &changes, cookies: &cookies, committing: &committing), .info))
             }
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
         notes += unattributed(written).map { ($0, .info) }
-        var touched = await committing?.value ?? []
+        var committed = await committing?.value ?? Committed()
         if !changes.isEmpty || !notes.isEmpty || flush {
-            touched.formUnion(await commit(changes, notes: notes, flushPending: flush))
+            committed.add(await commit(changes, notes: notes, flushPending: flush))
         }
-        measure(touched, modifiedIn: modified.withLock { projects in
+        measure(committed.touched, modifiedIn: modified.withLock { projects in
             defer { projects.removeAll() }
             return projects
         })
-        barriers.seen(cookies)
+        if committed.refused {
+            // A full disk: one rescan later finds what was not stored, and these cookies again (they are still on disk).
+            logger.error("could not record the artifact changes, rescanning in \(Self.degradedRescan)")
+            Task { [self] in
+                try await Task.sleep(for: Self.degradedRescan)
+                enqueue(.rescan(reason: "after a refused write"))
+            }
+        } else {
+            barriers.seen(cookies)
+        }
     }
 
     private func isIgnored(_ folder: String) -> Bool {
@@ -230,32 +246,55 @@ final class ArtifactIndex: Service, Sendable {
         return warning
     }
 
-    static let rescanChunk = 2_000
+    /// What a batch's writes did: the running jobs whose projects they changed, and whether the database refused one.
+    private struct Committed {
+        var touched = Set<Int64>()
+        var refused = false
 
-    /// Commits `chunk` once `previous` has committed; answers the running jobs both changed.
-    private func commitLater(_ chunk: [ArtifactChange], after previous: Task<Set<Int64>, Never>?) -> Task<Set<Int64>, Never> {
-        Task { [self] in
-            let earlier = await previous?.value ?? []
-            return earlier.union(await commit(chunk, notes: [], flushPending: false))
+        mutating func add(_ other: Committed) {
+            touched.formUnion(other.touched)
+            refused = refused || other.refused
         }
     }
 
-    /// Commits a batch; returns the running jobs whose projects it changed.
-    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Set<Int64> {
+    /// Changes per write: a batch of thousands (a job writing 50,000 files) is
+    /// written a piece at a time, so a job's claim or start waits for one piece
+    /// at most, never for the whole batch.
+    static let changesPerWrite = 500
+
+    /// Commits `chunk` once `previous` has committed.
+    private func commitLater(_ chunk: [ArtifactChange], after previous: Task<Committed, Never>?) -> Task<Committed, Never> {
+        Task { [self] in
+            var committed = await previous?.value ?? Committed()
+            committed.add(await commit(chunk, notes: [], flushPending: false))
+            return committed
+        }
+    }
+
+    /// Commits a batch, ``changesPerWrite`` changes a write, the notes with the last.
+    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Committed {
+        var committed = Committed()
+        var start = 0
+        repeat {
+            let end = min(start + Self.changesPerWrite, changes.count)
+            let last = end == changes.count
+            committed.add(await write(Array(changes[start..<end]), notes: last ? notes : [], flushPending: last && flushPending))
+            start = end
+        } while start < changes.count && !committed.refused
+        return committed
+    }
+
+    private func write(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Committed {
         let projects = runningJobs()
         let throttle = self.throttle
-        var result = Set<Int64>()
+        var committed = Committed()
         do {
-            result = try await store.recordArtifacts(changes, running: projects, notes: notes) { touched in
+            committed.touched = try await store.recordArtifacts(changes, running: projects, notes: notes) { touched in
                 throttle.due(touched, flushPending: flushPending)
             }
         } catch {
-            // The database refused (a full disk): a later rescan finds the same changes again.
-            logger.error("could not record \(changes.count) artifact changes, rescanning in \(Self.degradedRescan): \(error)")
-            Task { [self] in
-                try await Task.sleep(for: Self.degradedRescan)
-                enqueue(.rescan(reason: "after a refused write"))
-            }
+            logger.error("could not record \(changes.count) artifact changes: \(error)")
+            committed.refused = true
         }
         if throttle.needsFlush() {
             Task { [self] in
@@ -263,7 +302,7 @@ final class ArtifactIndex: Service, Sendable {
                 enqueue(.flushJobEvents)
             }
         }
-        return result
+        return committed
     }
 
     // MARK: - Events → changes
@@ -299,7 +338,7 @@ final class ArtifactIndex: Service, Sendable {
         if event.has(IN_DELETE) || event.has(IN_MOVED_FROM) { return [ArtifactChange(project: project, path: path, kind: .absent)] }
         if event.name == ".gitignore" && (event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO)) { enqueue(.ignoreRulesChanged) }
         // A regular file is read once closed after writing; a symlink is never written, so it is read on creation.
-        if event.has(IN_CREATE) && FileFacts.read(event.path)?.kind != .symlink { return [] }
+        if event.has(IN_CREATE) && !FileFacts.isSymlink(event.path) { return [] }
         return reader.observed(event.path, project: project, path: path)
     }
 
@@ -335,11 +374,12 @@ final class ArtifactIndex: Service, Sendable {
     /// as seen once it ends: every change made before them was walked over.
     ///
     /// A walk that finds many changes (the first index of a tree) hands them
-    /// to the writer in chunks of ``rescanChunk`` as it goes, one after the
-    /// other in order (`committing`), so the walk and the writer share the
-    /// cores instead of taking turns, and memory holds one chunk.
+    /// to the writer as it goes, ``changesPerWrite`` at a time, each after the
+    /// one before (`committing`), so the walk and the writer share the cores
+    /// instead of taking turns. (The walk does not wait for the writer: when
+    /// the writer is the slower, the chunks wait in memory for their turn.)
     private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String],
-                        committing: inout Task<Set<Int64>, Never>?) async -> String {
+                        committing: inout Task<Committed, Never>?) async -> String {
         rescans.increment()
         cookies += barriers.onDisk
         let stored = (try? await store.artifactSnapshot()) ?? [:]
@@ -358,7 +398,7 @@ final class ArtifactIndex: Service, Sendable {
                row.modified == Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000) { return }
             changed += 1
             changes += reader.observed(fullPath, project: project, path: path)
-            if changes.count >= Self.rescanChunk {
+            if changes.count >= Self.changesPerWrite {
                 committing = commitLater(changes, after: committing)
                 changes.removeAll(keepingCapacity: true)
             }

@@ -51,7 +51,7 @@ struct ArtifactReader: Sendable {
     }
 
     private func tasks(_ fullPath: String, _ facts: FileFacts) -> TaskCount? {
-        guard (fullPath as NSString).lastPathComponent.lowercased() == "tasks.md", facts.kind != .binary, facts.kind != .symlink,
+        guard fullPath.fileName.lowercased() == "tasks.md", facts.kind != .binary, facts.kind != .symlink,
               facts.size <= Int64(Limits.maxSpecification), let text = FileFacts.text(fullPath) else { return nil }
         return PhaseEvidence.tasks(in: text)
     }

@@ -22,6 +22,12 @@ extension FileFacts {
         }
     }
 
+    /// Whether `path` is a symlink now (an `lstat`, nothing read).
+    static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
     /// A symlink that replaced the file since the `lstat` is refused, not read through.
     private static func readRegular(_ path: String, name: String) -> FileFacts? {
         try? RegularFile.withOpened(path) { fd, st in scanned(fd, st, name: name) }

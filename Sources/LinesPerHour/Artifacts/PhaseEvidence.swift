@@ -4,7 +4,7 @@ import Foundation
 /// the phase a file shows has been reached, and the task count of `tasks.md`.
 enum PhaseEvidence {
     static func phase(path: String, kind: FileFacts.Kind, tasks: TaskCount?) -> Phase? {
-        let name = (path as NSString).lastPathComponent.lowercased()
+        let name = path.fileName.lowercased()
         switch name {
         case "spec.md": return .specify
         case "plan.md": return .plan

@@ -34,7 +34,8 @@ final class ChangeTracker: Service, Sendable {
     /// thread, and one that reaches the database after a later one is dropped.
     private let jobs = Mutex<[Int64: (start: String, recorded: Int)]>([:])
     private let sequence = Mutex(0)
-    private let lastMeasured = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    /// When each running job was last measured, and how long that took.
+    private let lastMeasured = Mutex<[Int64: (at: ContinuousClock.Instant, took: Duration)]>([:])
 
     typealias Request = @Sendable (inout Repositories) -> Void
 
@@ -128,16 +129,29 @@ final class ChangeTracker: Service, Sendable {
     /// Something changed in a running job's project: a measurement now, or,
     /// if one was made less than a window ago, at the window's end (changes
     /// in between are all in it). A job whose user it finds out of credits is stopped.
+    ///
+    /// The window grows with what a measurement costs (``costShare``): a
+    /// project of 50,000 files takes seconds to snapshot, and measured every
+    /// half second its job would take both cores from every other job.
     func touched(job: Int64, project: String) {
         guard scheduled.withLock({ $0.insert(job).inserted }) else { return }
-        let wait = lastMeasured.withLock { $0[job] }.map { Self.window - (ContinuousClock.now - $0) } ?? .zero
+        let wait = lastMeasured.withLock { $0[job] }.map { last in
+            max(Self.window, last.took * Self.costShare) - (ContinuousClock.now - last.at)
+        } ?? .zero
         Task {
             if wait > .zero { try? await Task.sleep(for: wait) }
             scheduled.withLock { _ = $0.remove(job) }
-            lastMeasured.withLock { $0[job] = .now }
-            if await measure(job: job, project: project) { outOfCredits(job) }
+            let start = ContinuousClock.now
+            lastMeasured.withLock { $0[job] = (start, $0[job]?.took ?? .zero) }
+            let exhausted = await measure(job: job, project: project)
+            // Not for a job whose final measurement has come and gone meanwhile.
+            lastMeasured.withLock { $0[job]?.took = .now - start }
+            if exhausted { outOfCredits(job) }
         }
     }
+
+    /// A running job's measurements take at most one part in `costShare` of the time.
+    static let costShare = 5
 
     // MARK: - Review
 

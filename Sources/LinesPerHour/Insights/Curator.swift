@@ -33,10 +33,17 @@ final class Curator: Service, Sendable {
             self.wakeInput.yield()
         }
         defer { broadcaster.unsubscribe(token) }
-        for await _ in wake.cancelOnGracefulShutdown() {
-            try? await Task.sleep(for: Self.settle)
-            for project in dirty.withLock({ d in defer { d.removeAll() }; return d }).sorted() {
-                await curate(project)
+        // On a thread of its own, and resting five times as long as it worked: weighing a project of
+        // 50,000 files takes a while, and on the shared pool it held up the executor's starts.
+        await DedicatedThread.run(named: "lph-curator") {
+            var rest = Self.settle
+            for await _ in wake.cancelOnGracefulShutdown() {
+                try? await Task.sleep(for: rest)
+                let started = ContinuousClock.now
+                for project in dirty.withLock({ d in defer { d.removeAll() }; return d }).sorted() {
+                    await curate(project)
+                }
+                rest = max(Self.settle, (ContinuousClock.now - started) * 5)
             }
         }
     }
@@ -66,7 +73,7 @@ final class Curator: Service, Sendable {
     static func facts(files: [IndexedFile], lastJob: Job?) -> [(key: String, value: String)] {
         // Tools' own state (`.specify/`, `.claude/`, `.git/`) says nothing about the project's work.
         let files = files.filter { !PhaseEvidence.isToolState($0.path) }
-        let names = Set(files.map { ($0.path as NSString).lastPathComponent.lowercased() })
+        let names = Set(files.map { $0.path.fileName.lowercased() })
         let tests = files.filter { PhaseEvidence.isTest($0.path) }
         var facts: [(String, String)] = [
             ("languages", languages(files)),

@@ -28,8 +28,8 @@ final class EventFeed: Sendable {
         var overflowed = false
         var closed = false
         var waiter: CheckedContinuation<Delivery, Never>?
-        /// When the stream last got something (or its heartbeat): the next heartbeat is due `idle` after it.
-        var lastDelivery = ContinuousClock.now
+        /// When the stream last wrote to its client (bytes, or a heartbeat): the next heartbeat is due `idle` after it.
+        var lastWrite = ContinuousClock.now
     }
 
     private let hub: StreamHub
@@ -80,12 +80,18 @@ final class EventFeed: Sendable {
     /// Whether a ``next()`` is waiting.
     var isWaiting: Bool { state.withLock { $0.waiter != nil } }
 
-    /// A stream that is writing needs no heartbeat; one waiting gets it `idle` after its last delivery.
+    /// The stream wrote to its client: the next heartbeat is due a whole `idle` from now.
+    /// (Not every delivery is written: a job's log stream reads its job's status events and sends none.)
+    func wrote(at now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.lastWrite = now }
+    }
+
+    /// A stream that is writing needs no heartbeat; one waiting gets it `idle` after its last write.
     func tick(_ now: ContinuousClock.Instant) {
         state.withLock { s in
-            guard let waiter = s.waiter, now - s.lastDelivery >= idle else { return }
+            guard let waiter = s.waiter, now - s.lastWrite >= idle else { return }
             s.waiter = nil
-            s.lastDelivery = now
+            s.lastWrite = now
             waiter.resume(returning: .idle)
         }
     }
@@ -124,7 +130,6 @@ final class EventFeed: Sendable {
 
     private static func take(_ s: inout State) -> Delivery {
         if s.closed { return .closed }
-        s.lastDelivery = .now
         if s.overflowed {
             s.overflowed = false
             return .overflowed

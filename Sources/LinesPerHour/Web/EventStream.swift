@@ -53,17 +53,17 @@ struct EventStream: Sendable {
                         read: (Int64) async throws -> [Event], keep: (Event) -> Bool = { _ in true },
                         until isOver: () async throws -> Bool = { false }) async throws -> Bool {
         try await withGracefulShutdownHandler {
-            try await replay(from: &last, to: &writer, read)
+            if try await replay(from: &last, to: &writer, read) { feed.wrote() }
             var cue = true
             while !Task.isCancelled {
                 if cue, try await isOver() { return true }
                 switch await feed.next() {
                 case .events(let entries):
                     cue = entries.contains { !keep($0.event) }
-                    try await send(entries.filter { keep($0.event) }, after: &last, to: &writer)
+                    if try await send(entries.filter { keep($0.event) }, after: &last, to: &writer) { feed.wrote() }
                 case .overflowed:
                     cue = true
-                    try await replay(from: &last, to: &writer, read)
+                    if try await replay(from: &last, to: &writer, read) { feed.wrote() }
                 case .idle:
                     cue = true
                     try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
@@ -77,26 +77,29 @@ struct EventStream: Sendable {
         }
     }
 
+    /// Sends the rows after `last`; answers whether anything was written.
+    @discardableResult
     private func replay(from last: inout Int64, to writer: inout any ResponseBodyWriter,
-                        _ read: (Int64) async throws -> [Event]) async throws {
+                        _ read: (Int64) async throws -> [Event]) async throws -> Bool {
+        var wrote = false
         while true {
             let rows = try await read(last)
-            guard !rows.isEmpty else { return }
-            try await send(rows, after: &last, to: &writer)
+            guard !rows.isEmpty else { return wrote }
+            wrote = try await send(rows, after: &last, to: &writer) || wrote
         }
     }
 
-    private func send(_ events: [Event], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
+    private func send(_ events: [Event], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws -> Bool {
         var buffer = ByteBuffer()
         for event in events where event.id > last {
             buffer.writeString(FramedBatch.frame(event))
             last = event.id
         }
-        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        return try await write(buffer, to: &writer)
     }
 
     /// Live events: their frames were encoded once, for every client.
-    private func send(_ entries: [EventFeed.Entry], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
+    private func send(_ entries: [EventFeed.Entry], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws -> Bool {
         var buffer = ByteBuffer()
         var frames: (batch: FramedBatch, all: [String])?
         for entry in entries where entry.event.id > last {
@@ -104,7 +107,13 @@ struct EventStream: Sendable {
             buffer.writeString(frames!.all[entry.index])
             last = entry.event.id
         }
-        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        return try await write(buffer, to: &writer)
+    }
+
+    private func write(_ buffer: ByteBuffer, to writer: inout any ResponseBodyWriter) async throws -> Bool {
+        guard buffer.readableBytes > 0 else { return false }
+        try await writer.write(buffer)
+        return true
     }
 
 }

@@ -66,7 +66,7 @@ enum PostgresArtifactWrites {
         }
         let id = try await session.value("""
             INSERT INTO artifacts (project_id, job_id, file_path, file_name, artifact_type, preview_content, line_count, size_bytes, modified_at, created_at)
-            VALUES (\(place.id), \(job), \(path), \((path as NSString).lastPathComponent), \(facts.kind.rawValue), \(facts.preview),
+            VALUES (\(place.id), \(job), \(path), \(String(path.fileName)), \(facts.kind.rawValue), \(facts.preview),
                     \(facts.lineCount), \(facts.size), \(facts.modifiedAt), \(Timestamp.now()))
             ON CONFLICT (project_id, file_path) DO UPDATE SET job_id = excluded.job_id, artifact_type = excluded.artifact_type,
                 preview_content = excluded.preview_content, line_count = excluded.line_count, size_bytes = excluded.size_bytes,
@@ -105,7 +105,7 @@ enum PostgresArtifactWrites {
                 """)
         }
         let moved = try await session.rows("""
-            UPDATE artifacts SET file_path = \(to), file_name = \((to as NSString).lastPathComponent)
+            UPDATE artifacts SET file_path = \(to), file_name = \(String(to.fileName))
             WHERE project_id = \(place.id) AND file_path = \(from)
             RETURNING id, job_id, artifact_type, line_count, size_bytes, modified_at
             """)

@@ -98,7 +98,7 @@ enum ArtifactWrites {
                            arguments: [projectID, to, projectID, from])
         }
         try db.execute(sql: "UPDATE artifacts SET file_path = ?, file_name = ? WHERE project_id = ? AND file_path = ?",
-                       arguments: [to, (to as NSString).lastPathComponent, projectID, from])
+                       arguments: [to, String(to.fileName), projectID, from])
         if db.changesCount > 0 {
             events.append(try event(db, projectID, project, to, "\(project)/\(to) moved from \(from)"))
         }
