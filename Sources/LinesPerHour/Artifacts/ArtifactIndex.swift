@@ -9,12 +9,12 @@ import Synchronization
 /// `artifacts` row, kept true by inotify and never by polling.
 ///
 /// Events are taken in batches (whatever queued while the last batch was
-/// committed), read from disk here, and committed in one unit of work; a
+/// recorded), read from disk here, and recorded in one unit of work; a
 /// change in a running job's project (a file still being appended to, too)
 /// has the ``ChangeTracker`` measure that job's diff. A start, a
 /// queue overflow and the slow safety sweep each rescan the whole tree and
 /// reconcile it with the table. ``barrier(project:)`` proves that every
-/// change made before it is committed.
+/// change made before it is recorded.
 ///
 /// When inotify cannot see everything (a folder could not be watched, the
 /// watch limit reached; or the root itself was removed) the index says so
@@ -39,7 +39,7 @@ final class ArtifactIndex: Service, Sendable {
     private let sweepInterval: Duration
     private let inbox = Inbox<Item>()
     private let barriers = Barriers()
-    private let throttle = JobEventThrottle()
+    private let recorder: ArtifactRecorder
     private let reader: ArtifactReader
     private let degradations: AsyncStream<String>
     private let degradationFeed: AsyncStream<String>.Continuation
@@ -63,6 +63,7 @@ final class ArtifactIndex: Service, Sendable {
         self.store = store
         self.runningJobs = runningJobs
         reader = ArtifactReader(root: self.root, runningJobs: runningJobs)
+        recorder = ArtifactRecorder(store: store, runningJobs: runningJobs, logger: logger)
         self.changeTracker = changeTracker
         self.ignore = ignore
         self.sweepInterval = sweepInterval
@@ -158,7 +159,7 @@ final class ArtifactIndex: Service, Sendable {
         var flush = false
         var written: [ArtifactChange] = []
         // A rescan's chunks already on their way to the writer: the rest commits after them.
-        var committing: Task<Committed, Never>?
+        var committing: Task<ArtifactRecorder.Recorded, Never>?
         // One walk sees everything: more rescans asked for in the same batch add nothing.
         var walked = false
         for item in items {
@@ -186,15 +187,15 @@ final class ArtifactIndex: Service, Sendable {
         }
         if let warning = unfollowedWarning() { notes.append((warning, .warning)) }
         notes += unattributed(written).map { ($0, .info) }
-        var committed = await committing?.value ?? Committed()
+        var recorded = await committing?.value ?? ArtifactRecorder.Recorded()
         if !changes.isEmpty || !notes.isEmpty || flush {
-            committed.add(await commit(changes, notes: notes, flushPending: flush))
+            recorded.add(await recorder.commit(changes, notes: notes, flushPending: flush) { self.enqueue(.flushJobEvents) })
         }
-        measure(committed.touched, modifiedIn: modified.withLock { projects in
+        measure(recorded.touched, modifiedIn: modified.withLock { projects in
             defer { projects.removeAll() }
             return projects
         })
-        if committed.refused {
+        if recorded.refused {
             // A full disk: one rescan later finds what was not stored, and these cookies again (they are still on disk).
             logger.error("could not record the artifact changes, rescanning in \(Self.degradedRescan)")
             Task { [self] in
@@ -244,65 +245,6 @@ final class ArtifactIndex: Service, Sendable {
             + " (for instance \(String(first.prefix(200)))…)"
         logger.warning("\(warning)")
         return warning
-    }
-
-    /// What a batch's writes did: the running jobs whose projects they changed, and whether the database refused one.
-    private struct Committed {
-        var touched = Set<Int64>()
-        var refused = false
-
-        mutating func add(_ other: Committed) {
-            touched.formUnion(other.touched)
-            refused = refused || other.refused
-        }
-    }
-
-    /// Changes per write: a batch of thousands (a job writing 50,000 files) is
-    /// written a piece at a time, so a job's claim or start waits for one piece
-    /// at most, never for the whole batch.
-    static let changesPerWrite = 500
-
-    /// Commits `chunk` once `previous` has committed.
-    private func commitLater(_ chunk: [ArtifactChange], after previous: Task<Committed, Never>?) -> Task<Committed, Never> {
-        Task { [self] in
-            var committed = await previous?.value ?? Committed()
-            committed.add(await commit(chunk, notes: [], flushPending: false))
-            return committed
-        }
-    }
-
-    /// Commits a batch, ``changesPerWrite`` changes a write, the notes with the last.
-    private func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Committed {
-        var committed = Committed()
-        var start = 0
-        repeat {
-            let end = min(start + Self.changesPerWrite, changes.count)
-            let last = end == changes.count
-            committed.add(await write(Array(changes[start..<end]), notes: last ? notes : [], flushPending: last && flushPending))
-            start = end
-        } while start < changes.count && !committed.refused
-        return committed
-    }
-
-    private func write(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Committed {
-        let projects = runningJobs()
-        let throttle = self.throttle
-        var committed = Committed()
-        do {
-            committed.touched = try await store.recordArtifacts(changes, running: projects, notes: notes) { touched in
-                throttle.due(touched, flushPending: flushPending)
-            }
-        } catch {
-            logger.error("could not record \(changes.count) artifact changes: \(error)")
-            committed.refused = true
-        }
-        if throttle.needsFlush() {
-            Task { [self] in
-                try? await Task.sleep(for: JobEventThrottle.window)
-                enqueue(.flushJobEvents)
-            }
-        }
-        return committed
     }
 
     // MARK: - Events → changes
@@ -374,12 +316,12 @@ final class ArtifactIndex: Service, Sendable {
     /// as seen once it ends: every change made before them was walked over.
     ///
     /// A walk that finds many changes (the first index of a tree) hands them
-    /// to the writer as it goes, ``changesPerWrite`` at a time, each after the
+    /// to the writer as it goes, ``ArtifactRecorder/changesPerWrite`` at a time, each after the
     /// one before (`committing`), so the walk and the writer share the cores
     /// instead of taking turns. (The walk does not wait for the writer: when
     /// the writer is the slower, the chunks wait in memory for their turn.)
     private func rescan(reason: String, into changes: inout [ArtifactChange], cookies: inout [String],
-                        committing: inout Task<Committed, Never>?) async -> String {
+                        committing: inout Task<ArtifactRecorder.Recorded, Never>?) async -> String {
         rescans.increment()
         cookies += barriers.onDisk
         let stored = (try? await store.artifactSnapshot()) ?? [:]
@@ -398,8 +340,8 @@ final class ArtifactIndex: Service, Sendable {
                row.modified == Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000) { return }
             changed += 1
             changes += reader.observed(fullPath, project: project, path: path)
-            if changes.count >= Self.changesPerWrite {
-                committing = commitLater(changes, after: committing)
+            if changes.count >= ArtifactRecorder.changesPerWrite {
+                committing = recorder.commitLater(changes, after: committing) { self.enqueue(.flushJobEvents) }
                 changes.removeAll(keepingCapacity: true)
             }
         }
@@ -418,7 +360,7 @@ final class ArtifactIndex: Service, Sendable {
     // MARK: - The completion barrier
 
     /// Returns once every change made under `project` before the call is
-    /// committed: a cookie file is written there, and the index answers when
+    /// recorded: a cookie file is written there, and the index answers when
     /// its event comes through, after everything queued before it.
     @discardableResult
     func barrier(project: String, timeout: Duration = .seconds(30)) async -> Bool {

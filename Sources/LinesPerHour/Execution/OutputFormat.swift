@@ -26,16 +26,16 @@ enum OutputFormat: Sendable {
 
 /// One JSON event of an agent CLI, told in words.
 struct StreamJSONEvent {
-    typealias Row = (String, Level)
+    typealias LogLine = (String, Level)
     let object: [String: Any]
 
     init(_ object: [String: Any]) {
         self.object = object
     }
 
-    var rows: [Row] {
+    var rows: [LogLine] {
         let type = object["type"] as? String ?? "unknown"
-        let rows: [Row]
+        let rows: [LogLine]
         switch type {
         case "system", "init", "thread.started": rows = [session]
         case "assistant", "user": rows = claudeMessage(role: type)
@@ -84,7 +84,7 @@ struct StreamJSONEvent {
         return usage.isZero ? nil : usage
     }
 
-    private var session: Row {
+    private var session: LogLine {
         if let subtype = object["subtype"] as? String, subtype != "init" { return ("system: \(subtype)", .debug) }
         var details: [String] = []
         if let model = object["model"] as? String { details.append("model \(model)") }
@@ -93,7 +93,7 @@ struct StreamJSONEvent {
         return ("session started" + (details.isEmpty ? "" : ": " + details.joined(separator: ", ")), .info)
     }
 
-    private var result: Row {
+    private var result: LogLine {
         let failed = object["is_error"] as? Bool == true || ["error", "failure"].contains(object["status"] as? String ?? "")
             || (object["subtype"] as? String).map { $0.hasPrefix("error") } == true
         var details: [String] = []
@@ -111,11 +111,11 @@ struct StreamJSONEvent {
 
     // MARK: - Claude Code: messages made of content blocks
 
-    private func claudeMessage(role: String) -> [Row] {
+    private func claudeMessage(role: String) -> [LogLine] {
         let message = object["message"] as? [String: Any]
         let content = message?["content"]
         if let text = content as? String { return role == "assistant" ? Self.textRows(text, .info) : [] }
-        return (content as? [[String: Any]] ?? []).flatMap { block -> [Row] in
+        return (content as? [[String: Any]] ?? []).flatMap { block -> [LogLine] in
             switch block["type"] as? String {
             case "text" where role == "assistant": return Self.textRows(block["text"] as? String ?? "", .info)
             case "thinking": return Self.textRows(block["thinking"] as? String ?? "", .debug).prefix(1).map { ("thinking: " + $0.0, .debug) }
@@ -130,12 +130,12 @@ struct StreamJSONEvent {
 
     // MARK: - Gemini CLI
 
-    private var geminiMessage: [Row] {
+    private var geminiMessage: [LogLine] {
         guard object["role"] as? String == "assistant" else { return [] }
         return Self.textRows(object["content"] as? String ?? "", .info)
     }
 
-    private var geminiToolResult: Row {
+    private var geminiToolResult: LogLine {
         let failed = object["status"] as? String == "error"
         if failed { return ("result: failed" + Self.errorSuffix(object), .error) }
         return (Self.summary(of: object["output"], failed: false), .info)
@@ -143,7 +143,7 @@ struct StreamJSONEvent {
 
     // MARK: - Codex: items started and completed
 
-    private func codexItem(completed: Bool) -> [Row] {
+    private func codexItem(completed: Bool) -> [LogLine] {
         guard let item = object["item"] as? [String: Any] else { return [] }
         switch item["type"] as? String {
         case "agent_message": return completed ? Self.textRows(item["text"] as? String ?? "", .info) : []
@@ -171,7 +171,7 @@ struct StreamJSONEvent {
     // MARK: - Words
 
     /// `tool: Write src/app.py`: the tool's name and what it acts on.
-    static func toolCall(_ name: String?, _ input: Any?) -> Row {
+    static func toolCall(_ name: String?, _ input: Any?) -> LogLine {
         let fields = input as? [String: Any] ?? [:]
         let keys = ["file_path", "absolute_path", "path", "notebook_path", "command", "pattern", "url", "query", "description", "prompt"]
         let target = keys.lazy.compactMap { fields[$0] as? String }.first.map { " " + firstLine($0, limit: 160) } ?? ""
@@ -191,7 +191,7 @@ struct StreamJSONEvent {
         return (failed ? "result (error): " : "result: ") + head + (lines.count > 1 ? " (+\(lines.count - 1) lines)" : "")
     }
 
-    static func textRows(_ text: String, _ level: Level) -> [Row] {
+    static func textRows(_ text: String, _ level: Level) -> [LogLine] {
         text.split(separator: "\n", omittingEmptySubsequences: true)
             .filter { !$0.allSatisfy(\.isWhitespace) }
             .map { (String($0), level) }
