@@ -14,8 +14,9 @@ import Synchronization
 /// out of credits is stopped while its agent is still writing: it can
 /// overshoot by what is written in about one window and one measurement.
 ///
-/// libgit2 calls are confined to this service's own thread, one request at a
-/// time; a snapshot of an unchanged tree reads no file.
+/// libgit2 calls run on the service's own threads (``Lane``), each project's
+/// always on the same one, one request at a time; a snapshot of an unchanged
+/// tree reads no file.
 final class ChangeTracker: Service, Sendable {
     static let window: Duration = .milliseconds(500)
 
@@ -25,8 +26,7 @@ final class ChangeTracker: Service, Sendable {
     private let logger: Logger
     /// Stops a job whose user a measurement found out of credits.
     private let outOfCredits: @Sendable (Int64) -> Void
-    private let requests: AsyncStream<Request>
-    private let feed: AsyncStream<Request>.Continuation
+    private let lanes: [Lane]
     /// Jobs with a measurement scheduled, so touches within a window make one.
     private let scheduled = Mutex<Set<Int64>>([])
     /// Each running job's starting snapshot, and the order of the last
@@ -38,6 +38,21 @@ final class ChangeTracker: Service, Sendable {
     private let lastMeasured = Mutex<[Int64: (at: ContinuousClock.Instant, took: Duration)]>([:])
 
     typealias Request = @Sendable (inout Repositories) -> Void
+
+    /// A thread's queue of requests. A project's first job makes its shadow
+    /// repository (a dozen files and folders) and every job snapshots its
+    /// project twice: with one thread, jobs of different projects starting at
+    /// once waited for each other's file system work.
+    struct Lane: Sendable {
+        let requests: AsyncStream<Request>
+        let feed: AsyncStream<Request>.Continuation
+
+        init() {
+            (requests, feed) = AsyncStream.makeStream()
+        }
+    }
+
+    static let laneCount = 2
 
     /// The open shadow repositories, by project; lives on the tracker's thread only.
     struct Repositories {
@@ -59,25 +74,33 @@ final class ChangeTracker: Service, Sendable {
         self.store = store
         self.logger = logger
         self.outOfCredits = outOfCredits
-        (requests, feed) = AsyncStream.makeStream()
+        lanes = (0..<Self.laneCount).map { _ in Lane() }
     }
 
     func run() async throws {
-        let (shadows, projects, requests) = (self.shadows, self.projects, self.requests)
-        await DedicatedThread.run(named: "lph-git") {
-            await withGracefulShutdownHandler {
-                var repositories = Repositories(shadows: shadows, projects: projects)
-                // Runs until shutdown has finished the stream, after every request queued before it.
-                for await request in requests { request(&repositories) }
-            } onGracefulShutdown: {
-                self.feed.finish()
+        let (shadows, projects) = (self.shadows, self.projects)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for (number, lane) in lanes.enumerated() {
+                    group.addTask {
+                        await DedicatedThread.run(named: "lph-git-\(number)") {
+                            var repositories = Repositories(shadows: shadows, projects: projects)
+                            // Runs until shutdown has finished the stream, after every request queued before it.
+                            for await request in lane.requests { request(&repositories) }
+                        }
+                    }
+                }
             }
+        } onGracefulShutdown: {
+            for lane in self.lanes { lane.feed.finish() }
         }
     }
 
-    private func perform<T: Sendable>(_ body: @escaping @Sendable (inout Repositories) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            let queued = feed.yield { repositories in c.resume(with: Result { try body(&repositories) }) }
+    /// Runs `body` on the lane of `project`'s repository.
+    private func perform<T: Sendable>(_ project: String, _ body: @escaping @Sendable (ShadowRepository) throws -> T) async throws -> T {
+        let lane = lanes[Int(UInt(bitPattern: project.hashValue) % UInt(lanes.count))]
+        return try await withCheckedThrowingContinuation { c in
+            let queued = lane.feed.yield { repositories in c.resume(with: Result { try body(try repositories.of(project)) }) }
             if case .terminated = queued { c.resume(throwing: DaemonError("the change tracker has stopped")) }
         }
     }
@@ -86,7 +109,7 @@ final class ChangeTracker: Service, Sendable {
 
     /// Snapshots the project as the job starts: what the job writes is measured against it.
     func begin(job: Int64, project: String) async throws {
-        let tree = try await perform { try $0.of(project).snapshot() }
+        let tree = try await perform(project) { try $0.snapshot() }
         jobs.withLock { $0[job] = (tree, 0) }
         try await store.beginChanges(job: job, tree: tree)
     }
@@ -103,8 +126,7 @@ final class ChangeTracker: Service, Sendable {
             }
         }
         do {
-            let (order, end, changes, patch) = try await perform { [self] repositories in
-                let repository = try repositories.of(project)
+            let (order, end, changes, patch) = try await perform(project) { [self] repository in
                 let end = try repository.snapshot()
                 let order = sequence.withLock { n in
                     n += 1
@@ -157,11 +179,11 @@ final class ChangeTracker: Service, Sendable {
 
     /// The unified diff of what the job changed.
     func patch(project: String, from start: String, to end: String) async throws -> String {
-        try await perform { try $0.of(project).patch(from: start, to: end) }
+        try await perform(project) { try $0.patch(from: start, to: end) }
     }
 
     /// Puts the files the job changed back as they were at its start.
     func revert(project: String, from start: String, to end: String) async throws {
-        try await perform { try $0.of(project).revert(from: start, to: end) }
+        try await perform(project) { try $0.revert(from: start, to: end) }
     }
 }

@@ -29,10 +29,7 @@ final class ShadowRepository {
     /// Opens the shadow repository at `path`, made on first use, over the project folder `workTree`.
     init(at path: String, workTree: String) throws {
         _ = Self.libraryStarted
-        // The tracker and the ignore rules may open a project's repository at once: one of them makes it.
-        try Self.creation.withLock { _ in
-            if access(path, F_OK) != 0 { try Self.create(at: path) }
-        }
+        if access(path, F_OK) != 0 { try Self.create(at: path) }
         var repository: OpaquePointer?
         try Self.check(git_repository_open_bare(&repository, path))
         self.repository = repository!
@@ -45,8 +42,6 @@ final class ShadowRepository {
         git_repository_free(repository)
     }
 
-    private static let creation = Mutex(())
-
     private static let libraryStarted: Void = {
         git_libgit2_init()
         // The user's own git configuration (a global excludes file, say) must not change what a job is charged.
@@ -55,23 +50,64 @@ final class ShadowRepository {
         }
     }()
 
+    /// Makes the repository in a folder of its own, then renames it into
+    /// place: a crash never leaves a half-made repository at `path`, and of
+    /// two threads making the same one (the tracker's and the ignore rules'),
+    /// the second's rename fails and its copy is dropped.
     private static func create(at path: String) throws {
+        var template = Array((path + ".new-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw DaemonError("cannot make a shadow repository next to \(path): \(String(cString: strerror(errno)))")
+        }
+        let made = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do {
+            try initialize(at: made)
+        } catch {
+            try? FileManager.default.removeItem(atPath: made)
+            throw error
+        }
+        if rename(made, path) != 0 {
+            let failure = errno
+            try? FileManager.default.removeItem(atPath: made)
+            guard failure == EEXIST || failure == ENOTEMPTY else {
+                throw DaemonError("cannot make the shadow repository \(path): \(String(cString: strerror(failure)))")
+            }
+        }
+    }
+
+    /// A bare repository with as few files as libgit2 allows: a project seen
+    /// for the first time waits for it before its job's agent starts.
+    private static func initialize(at path: String) throws {
         var options = git_repository_init_options()
         try check(git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)))
-        options.flags = UInt32(GIT_REPOSITORY_INIT_BARE.rawValue | GIT_REPOSITORY_INIT_MKPATH.rawValue)
+        // An empty external template: no sample hook, description or exclude file.
+        options.flags = UInt32(GIT_REPOSITORY_INIT_BARE.rawValue | GIT_REPOSITORY_INIT_EXTERNAL_TEMPLATE.rawValue)
         var repository: OpaquePointer?
-        try check(git_repository_init_ext(&repository, path, &options))
+        try "".withCString { noTemplate in
+            options.template_path = noTemplate
+            try check(git_repository_init_ext(&repository, path, &options))
+        }
         defer { git_repository_free(repository) }
+        try configure(repository)
+        try FileManager.default.createDirectory(atPath: path + "/info", withIntermediateDirectories: true)
+        try PrivateFile.write("* -text -eol -ident -filter -working-tree-encoding\n".utf8, to: path + "/info/attributes")
+    }
+
+    /// The bytes as they are on disk: no line-ending or keyword rewriting,
+    /// whatever the project's attributes say. Set under one lock, so the
+    /// configuration file is written once.
+    private static func configure(_ repository: OpaquePointer?) throws {
         var config: OpaquePointer?
         try check(git_repository_config(&config, repository))
         defer { git_config_free(config) }
-        // The bytes as they are on disk: no line-ending or keyword rewriting, whatever the project's attributes say.
+        var transaction: OpaquePointer?
+        try check(git_config_lock(&transaction, config))
+        defer { git_transaction_free(transaction) }
         try check(git_config_set_bool(config, "core.autocrlf", 0))
         try check(git_config_set_string(config, "core.safecrlf", "false"))
         try check(git_config_set_bool(config, "core.filemode", 1))
         try check(git_config_set_bool(config, "core.symlinks", 1))
-        try FileManager.default.createDirectory(atPath: path + "/info", withIntermediateDirectories: true)
-        try Data("* -text -eol -ident -filter -working-tree-encoding\n".utf8).write(to: URL(fileURLWithPath: path + "/info/attributes"))
+        try check(git_transaction_commit(transaction))
     }
 
     // MARK: - Snapshots
@@ -216,7 +252,7 @@ final class ShadowRepository {
         var oid = oid
         var text = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
         git_oid_tostr(&text, text.count, &oid)
-        return String(cString: text)
+        return String(decoding: text.prefix(Int(GIT_OID_HEXSZ)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// libgit2's error for a failed call (read at once: the last error is per thread).
