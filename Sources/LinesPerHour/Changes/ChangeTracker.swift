@@ -14,9 +14,9 @@ import Synchronization
 /// out of credits is stopped while its agent is still writing: it can
 /// overshoot by what is written in about one window and one measurement.
 ///
-/// libgit2 calls run on the service's own threads (``Lane``), each project's
-/// always on the same one, one request at a time; a snapshot of an unchanged
-/// tree reads no file.
+/// libgit2 calls run on the service's own threads (``Lane``), a project's
+/// one at a time and in order (``LaneAssignments``); a snapshot of an
+/// unchanged tree reads no file.
 final class ChangeTracker: Service, Sendable {
     static let window: Duration = .milliseconds(500)
 
@@ -27,6 +27,7 @@ final class ChangeTracker: Service, Sendable {
     /// Stops a job whose user a measurement found out of credits.
     private let outOfCredits: @Sendable (Int64) -> Void
     private let lanes: [Lane]
+    private let assignments = Mutex(LaneAssignments(lanes: ChangeTracker.laneCount))
     /// Jobs with a measurement scheduled, so touches within a window make one.
     private let scheduled = Mutex<Set<Int64>>([])
     /// Each running job's starting snapshot, and the order of the last
@@ -54,7 +55,7 @@ final class ChangeTracker: Service, Sendable {
 
     static let laneCount = 2
 
-    /// The open shadow repositories, by project; lives on the tracker's thread only.
+    /// The shadow repositories a lane has opened, by project; lives on the lane's thread only.
     struct Repositories {
         let shadows: String
         let projects: String
@@ -96,12 +97,19 @@ final class ChangeTracker: Service, Sendable {
         }
     }
 
-    /// Runs `body` on the lane of `project`'s repository.
+    /// Runs `body` with `project`'s repository, on the lane ``LaneAssignments`` gives it.
     private func perform<T: Sendable>(_ project: String, _ body: @escaping @Sendable (ShadowRepository) throws -> T) async throws -> T {
-        let lane = lanes[Int(UInt(bitPattern: project.hashValue) % UInt(lanes.count))]
+        let lane = lanes[assignments.withLock { $0.take(project) }]
         return try await withCheckedThrowingContinuation { c in
-            let queued = lane.feed.yield { repositories in c.resume(with: Result { try body(try repositories.of(project)) }) }
-            if case .terminated = queued { c.resume(throwing: DaemonError("the change tracker has stopped")) }
+            let queued = lane.feed.yield { [self] repositories in
+                let result = Result { try body(try repositories.of(project)) }
+                assignments.withLock { $0.release(project) }
+                c.resume(with: result)
+            }
+            if case .terminated = queued {
+                assignments.withLock { $0.release(project) }
+                c.resume(throwing: DaemonError("the change tracker has stopped"))
+            }
         }
     }
 
