@@ -46,14 +46,25 @@ static int inotify_floor(const char *dir, int n) {
     return 0;
 }
 
-static int sqlite_floor(const char *path, long n) {
+/* The bare table, or (`schema`) lph's own log_entries as its migrations leave it (Schema.swift):
+   AUTOINCREMENT, the foreign key to jobs (checked: GRDB turns foreign keys on), the CHECKs
+   (written with OR: an IN list makes SQLite build a temporary table for every row) and the index. */
+static const char *BARE_TABLE =
+    "CREATE TABLE log_entries (id INTEGER PRIMARY KEY, job_id INTEGER, message TEXT, level TEXT, source TEXT, timestamp TEXT)";
+static const char *LPH_TABLE =
+    "PRAGMA foreign_keys=ON; CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT); INSERT INTO jobs DEFAULT VALUES;"
+    "CREATE TABLE log_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL REFERENCES jobs(id),"
+    " message TEXT NOT NULL, level TEXT NOT NULL CHECK (level = 'info' OR level = 'warning' OR level = 'error' OR level = 'debug'),"
+    " source TEXT NOT NULL CHECK (source = 'system' OR source = 'agent' OR source = 'user'), timestamp TEXT NOT NULL);"
+    "CREATE INDEX log_entries_by_job ON log_entries(job_id, id)";
+
+static int sqlite_floor(const char *path, long n, int schema) {
     sqlite3 *db;
     sqlite3_stmt *insert;
     if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE lines (id INTEGER PRIMARY KEY, job_id INTEGER, message TEXT, level TEXT, source TEXT, timestamp TEXT)",
-                 0, 0, 0);
-    sqlite3_prepare_v2(db, "INSERT INTO lines (job_id, message, level, source, timestamp) VALUES (1, ?, 'info', 'agent', ?)", -1, &insert, 0);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", 0, 0, 0);
+    if (sqlite3_exec(db, schema ? LPH_TABLE : BARE_TABLE, 0, 0, 0) != SQLITE_OK) { fprintf(stderr, "%s\n", sqlite3_errmsg(db)); return 1; }
+    sqlite3_prepare_v2(db, "INSERT INTO log_entries (job_id, message, level, source, timestamp) VALUES (1, ?, 'info', 'agent', ?)", -1, &insert, 0);
     int pipefd[2];
     pipe(pipefd);
     double t0 = now_ms();
@@ -117,8 +128,9 @@ static int socket_floor(int n) {
 
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "inotify")) return inotify_floor(argv[2], atoi(argv[3]));
-    if (argc >= 4 && !strcmp(argv[1], "sqlite")) return sqlite_floor(argv[2], atol(argv[3]));
+    if (argc >= 4 && !strcmp(argv[1], "sqlite")) return sqlite_floor(argv[2], atol(argv[3]), 0);
+    if (argc >= 4 && !strcmp(argv[1], "sqlite-schema")) return sqlite_floor(argv[2], atol(argv[3]), 1);
     if (argc >= 3 && !strcmp(argv[1], "socket")) return socket_floor(atoi(argv[2]));
-    fprintf(stderr, "usage: floors inotify DIR N | sqlite DB N | socket N\n");
+    fprintf(stderr, "usage: floors inotify DIR N | sqlite DB N | sqlite-schema DB N | socket N\n");
     return 2;
 }

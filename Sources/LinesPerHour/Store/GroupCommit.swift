@@ -66,16 +66,26 @@ final class GroupCommit<Work: Sendable>: Sendable {
              refusal: @escaping @Sendable (any Error) -> any Error = { $0 },
              refused: @escaping @Sendable () async -> Void = {}) async {
         await withGracefulShutdownHandler {
+            // A batch is published (its events handed on, its callers answered) while the next one
+            // commits: the database is not kept waiting for the streams. One publication at a time, in order.
+            var publishing: Task<Void, Never>?
             while let batch = await inbox.next() {
-                await commitUntilDurable(batch, commit: commit, refusal: refusal, refused: refused)
+                guard let committed = await commitUntilDurable(batch, commit: commit, refusal: refusal, refused: refused) else {
+                    continue
+                }
+                await publishing?.value
+                publishing = Task { await committed() }
             }
+            await publishing?.value
         } onGracefulShutdown: {
             self.inbox.close()
         }
     }
 
+    /// What to publish once `batch` has committed; nil if nothing of it was stored (its callers were answered).
     private func commitUntilDurable(_ batch: [Operation], commit: @Sendable ([Operation]) async throws -> Committed,
-                                    refusal: @Sendable (any Error) -> any Error, refused: @Sendable () async -> Void) async {
+                                    refusal: @Sendable (any Error) -> any Error,
+                                    refused: @Sendable () async -> Void) async -> Committed? {
         var batch = batch
         var backoff = Backoff(from: .milliseconds(50), upTo: .seconds(5))
         var failingSince: ContinuousClock.Instant?
@@ -86,20 +96,20 @@ final class GroupCommit<Work: Sendable>: Sendable {
                 let elapsed = (ContinuousClock.now - start).components
                 commitTime.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
                 batchRows.record(batch.count)
-                await committed()
                 if failure.withLock({ $0.take() }) != nil { logger.notice("database writes succeed again") }
-                return
+                return committed
             } catch {
                 await refused()
                 let error = refusal(error)
                 failure.withLock { $0 = "database writes are failing (retrying, nothing accepted is dropped): \(error)" }
                 batch = answer(batch, error)
-                guard !batch.isEmpty else { return }
+                guard !batch.isEmpty else { return nil }
                 logger.error("database write failed, will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
                 let since = failingSince ?? .now
                 failingSince = since
                 if inbox.isClosing && ContinuousClock.now - since > Writer.shutdownPatience {
-                    return abandon(batch, because: error)
+                    abandon(batch, because: error)
+                    return nil
                 }
                 try? await Task.sleep(for: backoff.next())
                 _ = answer(inbox.remove { if case .work = $0 { true } else { false } }, error)
