@@ -6,15 +6,36 @@ import Synchronization
 /// database, where every published event already is: memory stays bounded
 /// and nothing is lost.
 final class EventFeed: Sendable {
-    /// One kept event: where it is in its batch, whose frames are shared by every feed.
-    struct Entry: Sendable {
+    /// The events of one batch a subscriber keeps, by their places in it (in order):
+    /// one reference to the batch, whose frames every feed shares.
+    struct Kept: Sendable {
         let batch: FramedBatch
-        let index: Int
-        var event: Event { batch.events[index] }
+        let indices: [Int]
+
+        func contains(where predicate: (Event) -> Bool) -> Bool {
+            indices.contains { predicate(batch.events[$0]) }
+        }
+
+        func filter(_ isIncluded: (Event) -> Bool) -> Kept {
+            Kept(batch: batch, indices: indices.filter { isIncluded(batch.events[$0]) })
+        }
+
+        /// The kept events after id `last`, as runs of neighbours in the batch (each one slice of its frames).
+        func runs(after last: Int64) -> [Range<Int>] {
+            var runs: [Range<Int>] = []
+            for index in indices where batch.events[index].id > last {
+                if let run = runs.last, run.upperBound == index {
+                    runs[runs.count - 1] = run.lowerBound..<index + 1
+                } else {
+                    runs.append(index..<index + 1)
+                }
+            }
+            return runs
+        }
     }
 
     enum Delivery: Sendable {
-        case events([Entry])
+        case events([Kept])
         /// Events were dropped: read the database after the last id sent.
         case overflowed
         /// Nothing was delivered for a whole heartbeat period.
@@ -24,7 +45,9 @@ final class EventFeed: Sendable {
     }
 
     private struct State {
-        var buffer: [Entry] = []
+        var buffer: [Kept] = []
+        /// Events in `buffer`.
+        var count = 0
         var overflowed = false
         var closed = false
         var waiter: CheckedContinuation<Delivery, Never>?
@@ -60,15 +83,17 @@ final class EventFeed: Sendable {
     }
 
     private func receive(_ batch: FramedBatch) {
-        let kept = batch.events.indices.filter { filter(batch.events[$0]) }.map { Entry(batch: batch, index: $0) }
-        guard !kept.isEmpty else { return }
+        let indices = batch.events.indices.filter { filter(batch.events[$0]) }
+        guard !indices.isEmpty else { return }
         state.withLock { s in
             if s.overflowed { return }
-            if s.buffer.count + kept.count > capacity {
+            if s.count + indices.count > capacity {
                 s.buffer.removeAll()
+                s.count = 0
                 s.overflowed = true
             } else {
-                s.buffer += kept
+                s.buffer.append(Kept(batch: batch, indices: indices))
+                s.count += indices.count
             }
             if let waiter = s.waiter {
                 s.waiter = nil
@@ -134,7 +159,10 @@ final class EventFeed: Sendable {
             s.overflowed = false
             return .overflowed
         }
-        defer { s.buffer.removeAll(keepingCapacity: true) }
+        defer {
+            s.buffer.removeAll(keepingCapacity: true)
+            s.count = 0
+        }
         return .events(s.buffer)
     }
 }

@@ -58,9 +58,9 @@ struct EventStream: Sendable {
             while !Task.isCancelled {
                 if cue, try await isOver() { return true }
                 switch await feed.next() {
-                case .events(let entries):
-                    cue = entries.contains { !keep($0.event) }
-                    if try await send(entries.filter { keep($0.event) }, after: &last, to: &writer) { feed.wrote() }
+                case .events(let batches):
+                    cue = batches.contains { $0.contains { !keep($0) } }
+                    if try await send(batches.map { $0.filter(keep) }, after: &last, to: &writer) { feed.wrote() }
                 case .overflowed:
                     cue = true
                     if try await replay(from: &last, to: &writer, read) { feed.wrote() }
@@ -98,15 +98,18 @@ struct EventStream: Sendable {
         return try await write(buffer, to: &writer)
     }
 
-    /// Live events: their frames were encoded once, for every client.
-    private func send(_ entries: [EventFeed.Entry], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws -> Bool {
-        var buffer = ByteBuffer()
-        var frames: (batch: FramedBatch, all: [String])?
-        for entry in entries where entry.event.id > last {
-            if frames?.batch !== entry.batch { frames = (entry.batch, entry.batch.frames) }
-            buffer.writeString(frames!.all[entry.index])
-            last = entry.event.id
+    /// Live events: their frames were encoded once, for every client, and a
+    /// run of them goes out as a slice of the batch's buffer, not a copy.
+    private func send(_ batches: [EventFeed.Kept], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws -> Bool {
+        var buffer: ByteBuffer?
+        for kept in batches {
+            for run in kept.runs(after: last) {
+                let frames = kept.batch.frames(run)
+                if buffer == nil { buffer = frames } else { buffer!.writeImmutableBuffer(frames) }
+                last = kept.batch.events[run.upperBound - 1].id
+            }
         }
+        guard let buffer else { return false }
         return try await write(buffer, to: &writer)
     }
 

@@ -3,7 +3,7 @@
 /// sends them) and handed to every open stream's feed. The hub's one clock
 /// tells every feed the time each second, so a quiet stream knows when to send
 /// its heartbeat without a timer of its own (thousands of idle clients, one
-/// timer).
+/// timer). Batches reach the feeds at most once per ``pace`` (``BatchPacer``).
 final class StreamHub: Sendable {
     enum Signal: Sendable {
         case batch(FramedBatch)
@@ -11,6 +11,7 @@ final class StreamHub: Sendable {
     }
 
     static let tickInterval: Duration = .seconds(1)
+    static let pace: Duration = .milliseconds(5)
 
     private let broadcaster: Broadcaster
     private let feeds = Subscribers<Signal>()
@@ -20,7 +21,8 @@ final class StreamHub: Sendable {
     init(_ broadcaster: Broadcaster) {
         self.broadcaster = broadcaster
         let feeds = self.feeds
-        token = broadcaster.subscribe { events in feeds.send { .batch(FramedBatch(events)) } }
+        let pacer = BatchPacer(pace: Self.pace) { events in feeds.send { .batch(FramedBatch(events)) } }
+        token = broadcaster.subscribe { events in pacer.arrived(events) }
         clock = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.tickInterval)

@@ -34,8 +34,8 @@ import Testing
         let written = ContinuousClock.now
         feed.wrote(at: written)
         broadcaster.publish([Event(id: 1, stream: .jobs, jobID: 7, level: .info, text: "job 7 phase plan", timestamp: "2026-01-01T00:00:00.000Z")])
-        guard case .events(let entries) = await feed.next() else { Issue.record("the event was not delivered"); return }
-        #expect(entries.map(\.event.id) == [1])
+        guard case .events(let batches) = await feed.next() else { Issue.record("the event was not delivered"); return }
+        #expect(batches.flatMap { kept in kept.indices.map { kept.batch.events[$0].id } } == [1])
 
         let next = Task { await feed.next() }
         try await eventually("the stream to wait") { feed.isWaiting }
