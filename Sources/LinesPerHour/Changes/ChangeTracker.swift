@@ -31,8 +31,8 @@ final class ChangeTracker: Service, Sendable {
     /// Jobs with a measurement scheduled, so touches within a window make one.
     private let scheduled = Mutex<Set<Int64>>([])
     /// Each running job's starting snapshot, and the order of the last
-    /// measurement recorded: measurements are taken in order on the tracker's
-    /// thread, and one that reaches the database after a later one is dropped.
+    /// measurement recorded: a project's measurements are taken in order on its
+    /// lane, and one that reaches the database after a later one is dropped.
     private let jobs = Mutex<[Int64: (start: String, recorded: Int)]>([:])
     private let sequence = Mutex(0)
     /// When each running job was last measured, and how long that took.

@@ -13,7 +13,10 @@ import Synchronization
 ///
 /// The index is kept on disk between snapshots as a stat cache, so a snapshot
 /// of an unchanged tree reads no file (5,000 files: about 0.1 s). Not thread
-/// safe: used on one thread only (``ChangeTracker``).
+/// safe: each object is used by one thread at a time (a lane of the
+/// ``ChangeTracker``, or ``IgnoreRules``); one project may have several, and
+/// each reads the index again when another has written it (libgit2 compares
+/// the checksum on disk with its own).
 final class ShadowRepository {
     /// Dependency trees and build output: not counted, and not watched nor indexed either (``IgnoreRules``).
     static let dependencyFolders = ["node_modules", ".venv", "venv", "__pycache__", "target", "build", "dist", ".next", "vendor", ".git"]
@@ -57,7 +60,8 @@ final class ShadowRepository {
     private static func create(at path: String) throws {
         var template = Array((path + ".new-XXXXXX").utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw DaemonError("cannot make a shadow repository next to \(path): \(String(cString: strerror(errno)))")
+            let failure = errno
+            throw DaemonError("cannot make a shadow repository next to \(path): \(String(cString: strerror(failure)))")
         }
         let made = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         do {
@@ -94,8 +98,8 @@ final class ShadowRepository {
     }
 
     /// The bytes as they are on disk: no line-ending or keyword rewriting,
-    /// whatever the project's attributes say. Set under one lock, so the
-    /// configuration file is written once.
+    /// whatever the project's attributes say. Set under one lock: the four
+    /// settings rewrite the configuration file once, not four times.
     private static func configure(_ repository: OpaquePointer?) throws {
         var config: OpaquePointer?
         try check(git_repository_config(&config, repository))

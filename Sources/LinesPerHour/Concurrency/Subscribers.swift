@@ -20,6 +20,8 @@ final class Subscribers<Value: Sendable>: Sendable {
         handlers.withLock { h in h.all[token] = nil }
     }
 
+    var count: Int { handlers.withLock { $0.all.count } }
+
     /// Calls every handler with what `make` makes, made once and only if someone listens.
     func send(_ make: () -> Value) {
         let current = handlers.withLock { Array($0.all.values) }

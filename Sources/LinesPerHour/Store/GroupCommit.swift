@@ -38,10 +38,16 @@ final class GroupCommit<Work: Sendable>: Sendable {
     private let failure = Mutex<String?>(nil)
     private let logger: Logger
     private let batchRows = Recorder(label: "lph_writer_batch_rows")
+    private let overlapsPublication: Bool
     private let commitTime = Metrics.Timer(label: "lph_writer_commit_seconds")
 
-    init(logger: Logger, maxBatch: Int, highWater: Int) {
+    /// `overlapsPublication`: a batch is published (its events handed on, its callers answered)
+    /// while the next one commits, so the database is not kept waiting for the streams; one
+    /// publication at a time, in order. Not for PostgreSQL, whose ``JournalFollower`` tells its
+    /// own rows from other nodes' by the one local commit in flight.
+    init(logger: Logger, maxBatch: Int, highWater: Int, overlapsPublication: Bool) {
         self.logger = logger
+        self.overlapsPublication = overlapsPublication
         inbox = Inbox(batchLimit: maxBatch, highWater: highWater)
     }
 
@@ -66,15 +72,17 @@ final class GroupCommit<Work: Sendable>: Sendable {
              refusal: @escaping @Sendable (any Error) -> any Error = { $0 },
              refused: @escaping @Sendable () async -> Void = {}) async {
         await withGracefulShutdownHandler {
-            // A batch is published (its events handed on, its callers answered) while the next one
-            // commits: the database is not kept waiting for the streams. One publication at a time, in order.
             var publishing: Task<Void, Never>?
             while let batch = await inbox.next() {
                 guard let committed = await commitUntilDurable(batch, commit: commit, refusal: refusal, refused: refused) else {
                     continue
                 }
                 await publishing?.value
-                publishing = Task { await committed() }
+                if overlapsPublication {
+                    publishing = Task { await committed() }
+                } else {
+                    await committed()
+                }
             }
             await publishing?.value
         } onGracefulShutdown: {

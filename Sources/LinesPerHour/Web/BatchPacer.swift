@@ -1,14 +1,9 @@
 import Synchronization
 
-/// Hands committed batches on at most once per `pace`: a batch that commits
-/// sooner after the last one waits for the rest of the period, and goes with
-/// whatever else committed meanwhile; the first after a quiet period goes at once.
-///
-/// An agent printing a line at a time makes a commit, and so a batch, per
-/// line; each batch wakes every open stream and makes one write to each
-/// client. A hundred clients of a job printing 1,000 lines a second took
-/// 20 s of CPU in 15 s; paced at 5 ms, 8 s, each line reaching them at most
-/// 5 ms later.
+/// Hands committed batches on at most once per `pace` (asked at each batch):
+/// a batch that commits sooner after the last one waits for the rest of the
+/// period, and goes with whatever else committed meanwhile; the first after a
+/// quiet period goes at once.
 final class BatchPacer: Sendable {
     private struct State {
         var waiting: [Event] = []
@@ -16,13 +11,13 @@ final class BatchPacer: Sendable {
         var flushScheduled = false
     }
 
-    private let pace: Duration
+    private let pace: @Sendable () -> Duration
     private let deliver: @Sendable ([Event]) -> Void
     private let state = Mutex(State())
     /// Held from taking events to handing them on, so they are handed on in commit order.
     private let handing = Mutex(())
 
-    init(pace: Duration, deliver: @escaping @Sendable ([Event]) -> Void) {
+    init(pace: @escaping @Sendable () -> Duration, deliver: @escaping @Sendable ([Event]) -> Void) {
         self.pace = pace
         self.deliver = deliver
     }
@@ -51,7 +46,7 @@ final class BatchPacer: Sendable {
                 s.waiting += events
                 return .joined
             }
-            if let last = s.lastSent, now - last < pace {
+            if let last = s.lastSent, case let pace = pace(), now - last < pace {
                 s.waiting = events
                 s.flushScheduled = true
                 return .later(last + pace)

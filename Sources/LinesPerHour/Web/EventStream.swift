@@ -98,8 +98,10 @@ struct EventStream: Sendable {
         return try await write(buffer, to: &writer)
     }
 
-    /// Live events: their frames were encoded once, for every client, and a
-    /// run of them goes out as a slice of the batch's buffer, not a copy.
+    /// Live events: their frames were encoded once, for every client. A client
+    /// that keeps one run of a batch's events (the usual case: a job's log, or
+    /// a stream of every event) is sent a slice of the batch's buffer, not a
+    /// copy; several runs are copied into one buffer.
     private func send(_ batches: [EventFeed.Kept], after last: inout Int64, to writer: inout any ResponseBodyWriter) async throws -> Bool {
         var buffer: ByteBuffer?
         for kept in batches {

@@ -14,7 +14,29 @@ final class Scratch: @unchecked Sendable {
     }
 
     deinit {
-        try? FileManager.default.removeItem(atPath: path)
+        Self.remove(AT_FDCWD, path)
+    }
+
+    /// `rm -rf` by names relative to an open folder. `FileManager.removeItem`
+    /// stopped at the first entry that vanished meanwhile (SQLite deletes its
+    /// -wal and -shm as the daemon's last connection closes) and at paths longer
+    /// than PATH_MAX, leaving the rest of the folder in /tmp.
+    private static func remove(_ parent: Int32, _ name: String) {
+        if unlinkat(parent, name, 0) == 0 || errno == ENOENT { return }
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        guard let folder = fdopendir(fd) else {
+            close(fd)
+            return
+        }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            if entryName != "." && entryName != ".." { names.append(entryName) }
+        }
+        for entryName in names { remove(fd, entryName) }
+        closedir(folder)
+        unlinkat(parent, name, AT_REMOVEDIR)
     }
 
     func file(_ relative: String) -> String { path + "/" + relative }

@@ -9,7 +9,7 @@ import Testing
 
     @Test func theFirstBatchGoesAtOnceAndTheNextOnesTogetherInOrderAfterThePace() async throws {
         let delivered = Mutex<[[Int64]]>([])
-        let pacer = BatchPacer(pace: .seconds(3)) { events in delivered.withLock { $0.append(events.map(\.id)) } }
+        let pacer = BatchPacer(pace: { .seconds(3) }) { events in delivered.withLock { $0.append(events.map(\.id)) } }
         pacer.arrived([event(1)])
         #expect(delivered.withLock { $0 } == [[1]], "after a quiet period a batch is not held")
         pacer.arrived([event(2)])

@@ -38,7 +38,7 @@ final class PostgresWriter: Sendable {
         self.follower = follower
         self.capture = capture
         self.logger = logger
-        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater)
+        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater, overlapsPublication: false)
     }
 
     func append(_ rows: [LogRow]) async {

@@ -35,7 +35,7 @@ final class Writer: Sendable {
          publish: @escaping @Sendable ([Event]) -> Void) {
         self.database = database
         self.capture = capture
-        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater)
+        queue = GroupCommit(logger: logger, maxBatch: maxBatch, highWater: highWater, overlapsPublication: true)
         self.publish = publish
     }
 
