@@ -3,10 +3,10 @@
 /// A project's requests run one at a time, on one thread (a repository's
 /// index is written by one thread at a time; a job's measurements are ordered
 /// by ``ChangeTracker`` as they run): while a project has requests queued or
-/// running, the next one joins them on their lane. Otherwise it goes back to the lane it last
-/// ran on (which has its repository open), unless another has fewer requests:
-/// one project's snapshot of 50,000 files does not hold up the first snapshot
-/// of another.
+/// running, the next one joins them on their lane. Otherwise it goes back to
+/// the lane it last ran on (which has its repository open), unless another
+/// has fewer requests: one project's snapshot of 50,000 files does not hold
+/// up the first snapshot of another.
 struct LaneAssignments {
     private var requests: [Int]
     private var pinned: [String: (lane: Int, requests: Int)] = [:]

@@ -1,6 +1,5 @@
 import CGit2
 import Foundation
-import Synchronization
 
 /// The daemon's own git repository for one project: a bare repository under
 /// the state folder whose work tree is the project folder.
