@@ -78,6 +78,15 @@ final class ShadowRepository {
         }
     }
 
+    /// Removes the folders of repositories a crash left half made (``create(at:)``);
+    /// called at start, before anything makes one.
+    static func removeUnfinished(in shadows: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: shadows)) ?? []
+        for name in names where name.contains(".git.new-") {
+            try? FileManager.default.removeItem(atPath: shadows + "/" + name)
+        }
+    }
+
     /// A bare repository with as few files as libgit2 allows: a project seen
     /// for the first time waits for it before its job's agent starts.
     private static func initialize(at path: String) throws {

@@ -45,6 +45,7 @@ public final class Daemon: Sendable {
         let running = RunningJobs()
         let (shadows, projects) = (Self.absolute(settings.stateDirectory + "/shadow"), Self.absolute(settings.projects))
         try PrivateFile.folder(shadows)
+        ShadowRepository.removeUnfinished(in: shadows)
         changes = ChangeTracker(shadows: shadows, projects: projects, store: store, logger: logger) { job in
             running.control(of: job)?.stop(.creditsExhausted)
         }

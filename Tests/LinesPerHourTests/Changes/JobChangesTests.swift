@@ -52,9 +52,14 @@ import Testing
 
     @Test func linesWrittenAreADiffAgainstTheProjectAtTheJobsStart() async throws {
         let scratch = try Scratch()
+        // What a crash left of a shadow repository being made: removed at start, never opened.
+        let unfinished = scratch.file(".lph/shadow/Diffs.git.new-Ab12Cd")
+        try FileManager.default.createDirectory(atPath: unfinished + "/objects", withIntermediateDirectories: true)
         let d = try await TestDaemon(scratch: scratch, agent: ["/bin/sh", "-c", Self.agent])
         let write = try await run(d, "Diffs", "write")
         #expect(write.linesWritten == 1000 && write.linesRemoved == 0)
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
+        #expect(FileManager.default.fileExists(atPath: scratch.file(".lph/shadow/Diffs.git/HEAD")))
 
         let edit = try await run(d, "Diffs", "edit")
         #expect(edit.linesWritten == 1 && edit.linesRemoved == 1, "one line of a 1,000-line file edited")
