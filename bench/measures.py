@@ -156,6 +156,14 @@ def scan(lph, folders=1000, per_folder=100):
     t0 = time.perf_counter()
     subprocess.run(f"find {top} -type f | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
     find = time.perf_counter() - t0
+    # The index reads every file too (an artifact row holds its first lines): `find` reading them is a second floor.
+    t0 = time.perf_counter()
+    subprocess.run(f"find {top} -type f -exec cat {{}} + | wc -c", shell=True, check=True, stdout=subprocess.DEVNULL)
+    find_reading = time.perf_counter() - t0
+    # A rescan compares each file's size and time with its row: `find` stat-ing every file is the rescan's second floor.
+    t0 = time.perf_counter()
+    subprocess.run(f"find {top} -type f -printf '%s %T@\\n' | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
+    find_stating = time.perf_counter() - t0
     results = []
     try:
         for attempt in range(2):
@@ -167,6 +175,6 @@ def scan(lph, folders=1000, per_folder=100):
             results.append(time.perf_counter() - t0)
             rss = rss_mib(daemon.pid)
             daemon.terminate(); daemon.wait()
-        return results[0], results[1], find, rss
+        return results[0], results[1], find, rss, find_reading, find_stating
     finally:
         shutil.rmtree(root, ignore_errors=True)
