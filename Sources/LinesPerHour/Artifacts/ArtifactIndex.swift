@@ -37,7 +37,7 @@ final class ArtifactIndex: Service, Sendable {
     private let ignore: IgnoreRules
     private let logger: Logger
     private let sweepInterval: Duration
-    private let inbox = Inbox<Item>()
+    private let inbox: Inbox<Item>
     private let barriers = Barriers()
     private let recorder: ArtifactRecorder
     private let reader: ArtifactReader
@@ -63,7 +63,11 @@ final class ArtifactIndex: Service, Sendable {
         self.store = store
         self.runningJobs = runningJobs
         reader = ArtifactReader(root: self.root, runningJobs: runningJobs)
-        recorder = ArtifactRecorder(store: store, runningJobs: runningJobs, logger: logger)
+        let inbox = Inbox<Item>()
+        self.inbox = inbox
+        recorder = ArtifactRecorder(store: store, runningJobs: runningJobs, logger: logger) {
+            inbox.append(contentsOf: [.flushJobEvents])
+        }
         self.changeTracker = changeTracker
         self.ignore = ignore
         self.sweepInterval = sweepInterval
@@ -189,7 +193,7 @@ final class ArtifactIndex: Service, Sendable {
         notes += unattributed(written).map { ($0, .info) }
         var recorded = await committing?.value ?? ArtifactRecorder.Recorded()
         if !changes.isEmpty || !notes.isEmpty || flush {
-            recorded.add(await recorder.commit(changes, notes: notes, flushPending: flush) { self.enqueue(.flushJobEvents) })
+            recorded.add(await recorder.commit(changes, notes: notes, flushPending: flush))
         }
         measure(recorded.touched, modifiedIn: modified.withLock { projects in
             defer { projects.removeAll() }
@@ -341,7 +345,7 @@ final class ArtifactIndex: Service, Sendable {
             changed += 1
             changes += reader.observed(fullPath, project: project, path: path)
             if changes.count >= ArtifactRecorder.changesPerWrite {
-                committing = recorder.commitLater(changes, after: committing) { self.enqueue(.flushJobEvents) }
+                committing = recorder.commitLater(changes, after: committing)
                 changes.removeAll(keepingCapacity: true)
             }
         }

@@ -4,7 +4,7 @@ import Logging
 /// thousands (a job writing 50,000 files) goes in ``changesPerWrite``
 /// changes a write, so a job's claim or start waits for one piece at most,
 /// never for the whole batch. Job progress events are throttled
-/// (``JobEventThrottle``); when some are held back, `flushLater` is asked
+/// (``JobEventThrottle``); when some are held back, ``flushLater`` is asked
 /// to come back for them after the throttle's window.
 struct ArtifactRecorder: Sendable {
     /// What a batch's writes did: the running jobs whose projects they changed, and whether the database refused one.
@@ -24,35 +24,33 @@ struct ArtifactRecorder: Sendable {
     /// Project → the job running in it now (the executor's).
     let runningJobs: @Sendable () -> [String: Int64]
     let logger: Logger
+    /// Asks for the held-back job events, a throttle window later.
+    let flushLater: @Sendable () -> Void
     private let throttle = JobEventThrottle()
 
     /// Commits `chunk` once `previous` has committed.
-    func commitLater(_ chunk: [ArtifactChange], after previous: Task<Recorded, Never>?,
-                     flushLater: @escaping @Sendable () -> Void) -> Task<Recorded, Never> {
+    func commitLater(_ chunk: [ArtifactChange], after previous: Task<Recorded, Never>?) -> Task<Recorded, Never> {
         Task {
             var recorded = await previous?.value ?? Recorded()
-            recorded.add(await commit(chunk, notes: [], flushPending: false, flushLater: flushLater))
+            recorded.add(await commit(chunk, notes: [], flushPending: false))
             return recorded
         }
     }
 
     /// Commits a batch, ``changesPerWrite`` changes a write, the notes with the last; stops at a refusal.
-    func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool,
-                flushLater: @escaping @Sendable () -> Void) async -> Recorded {
+    func commit(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Recorded {
         var recorded = Recorded()
         var start = 0
         repeat {
             let end = min(start + Self.changesPerWrite, changes.count)
             let last = end == changes.count
-            recorded.add(await write(Array(changes[start..<end]), notes: last ? notes : [], flushPending: last && flushPending,
-                                     flushLater: flushLater))
+            recorded.add(await write(Array(changes[start..<end]), notes: last ? notes : [], flushPending: last && flushPending))
             start = end
         } while start < changes.count && !recorded.refused
         return recorded
     }
 
-    private func write(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool,
-                       flushLater: @escaping @Sendable () -> Void) async -> Recorded {
+    private func write(_ changes: [ArtifactChange], notes: [(text: String, level: Level)], flushPending: Bool) async -> Recorded {
         var recorded = Recorded()
         do {
             recorded.touched = try await store.recordArtifacts(changes, running: runningJobs(), notes: notes) { [throttle] touched in

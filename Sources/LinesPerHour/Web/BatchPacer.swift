@@ -6,16 +6,15 @@ import Synchronization
 /// quiet period goes at once.
 final class BatchPacer: Sendable {
     private struct State {
+        /// Events waiting for the flush that is due (none: no flush is due).
         var waiting: [Event] = []
         var lastSent: ContinuousClock.Instant?
-        var flushScheduled = false
     }
 
     private let pace: @Sendable () -> Duration
     private let deliver: @Sendable ([Event]) -> Void
+    /// Held while events are handed on too, so they are handed on in commit order.
     private let state = Mutex(State())
-    /// Held from taking events to handing them on, so they are handed on in commit order.
-    private let handing = Mutex(())
 
     init(pace: @escaping @Sendable () -> Duration, deliver: @escaping @Sendable ([Event]) -> Void) {
         self.pace = pace
@@ -23,50 +22,28 @@ final class BatchPacer: Sendable {
     }
 
     func arrived(_ events: [Event]) {
-        handing.withLock { _ in
-            switch next(events) {
-            case .now: deliver(events)
-            case .later(let due): flushLater(at: due)
-            case .joined: break
-            }
-        }
-    }
-
-    private enum Next {
-        case now
-        case later(ContinuousClock.Instant)
-        /// A flush is already due: the events go with it.
-        case joined
-    }
-
-    private func next(_ events: [Event]) -> Next {
+        guard !events.isEmpty else { return }
         state.withLock { s in
             let now = ContinuousClock.now
-            if s.flushScheduled {
+            if !s.waiting.isEmpty {
                 s.waiting += events
-                return .joined
-            }
-            if let last = s.lastSent, case let pace = pace(), now - last < pace {
+            } else if let last = s.lastSent, case let pace = pace(), now - last < pace {
                 s.waiting = events
-                s.flushScheduled = true
-                return .later(last + pace)
+                flushLater(at: last + pace)
+            } else {
+                s.lastSent = now
+                deliver(events)
             }
-            s.lastSent = now
-            return .now
         }
     }
 
     private func flushLater(at due: ContinuousClock.Instant) {
         Task {
             try? await Task.sleep(until: due)
-            handing.withLock { _ in
-                let events = state.withLock { s in
-                    s.flushScheduled = false
-                    s.lastSent = .now
-                    defer { s.waiting = [] }
-                    return s.waiting
-                }
-                deliver(events)
+            state.withLock { s in
+                s.lastSent = .now
+                deliver(s.waiting)
+                s.waiting = []
             }
         }
     }
