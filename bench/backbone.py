@@ -39,10 +39,11 @@ def main():
     w = write_to_row(lph, a.files)
     print(f"| file written -> artifact row, p50 ({a.files} files) | {w[len(w) // 2]:.2f} ms | | |")
     print(f"| file written -> artifact row, p99 | {w[int(len(w) * 0.99) - 1]:.2f} ms | | |")
-    first, again, find, rss = scan(lph)
+    s = scan(lph)
+    first, again, find = s["first"], s["rescan"], s["find"]
     print(f"| first index of 100,000 files in 1,000 folders (start to committed) | {first:.2f} s | find: {find:.2f} s | {first / find:.1f}x |")
     print(f"| start rescan, nothing changed | {again:.2f} s | find: {find:.2f} s | {again / find:.1f}x |")
-    print(f"| daemon memory (RSS) with 1,000 watched folders, 100,000 rows | {rss:.0f} MiB | | |")
+    print(f"| daemon memory (RSS) with 1,000 watched folders, 100,000 rows | {s['rss']:.0f} MiB | | |")
 
 
 if __name__ == "__main__":

@@ -69,10 +69,16 @@ def lines_per_second(lph, n):
         daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
 
 
-def floor(command, n):
+def seconds(command):
+    """How long a shell command takes."""
     t0 = time.perf_counter()
-    subprocess.run(["sh", "-c", command], check=True)
-    return n / (time.perf_counter() - t0)
+    subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def floor(command, n):
+    """`n` things a second, done by a shell command."""
+    return n / seconds(command)
 
 
 # The writing job of drop_to_start: `files` files into its project as fast as it can.
@@ -146,6 +152,7 @@ def write_to_row(lph, files):
 
 
 def scan(lph, folders=1000, per_folder=100):
+    """The first index and the start rescan of a tree, in seconds, the peak RSS, and `find`'s floors."""
     root = tempfile.mkdtemp(prefix="lph-bench.")
     top = os.path.join(root, "generated_projects", "Scan")
     for d in range(folders):
@@ -153,17 +160,13 @@ def scan(lph, folders=1000, per_folder=100):
         for n in range(per_folder):
             with open(os.path.join(top, f"d{d}", f"{n}.txt"), "w") as f:
                 f.write("x\n")
-    t0 = time.perf_counter()
-    subprocess.run(f"find {top} -type f | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
-    find = time.perf_counter() - t0
-    # The index reads every file too (an artifact row holds its first lines): `find` reading them is a second floor.
-    t0 = time.perf_counter()
-    subprocess.run(f"find {top} -type f -exec cat {{}} + | wc -c", shell=True, check=True, stdout=subprocess.DEVNULL)
-    find_reading = time.perf_counter() - t0
-    # A rescan compares each file's size and time with its row: `find` stat-ing every file is the rescan's second floor.
-    t0 = time.perf_counter()
-    subprocess.run(f"find {top} -type f -printf '%s %T@\\n' | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
-    find_stating = time.perf_counter() - t0
+    floors = {
+        "find": seconds(f"find {top} -type f | wc -l"),
+        # The index reads every file too (an artifact row holds its first lines).
+        "find_reading": seconds(f"find {top} -type f -exec cat {{}} + | wc -c"),
+        # A rescan compares each file's size and time with its row.
+        "find_stating": seconds(f"find {top} -type f -printf '%s %T@\\n' | wc -l"),
+    }
     results = []
     try:
         for attempt in range(2):
@@ -175,6 +178,6 @@ def scan(lph, folders=1000, per_folder=100):
             results.append(time.perf_counter() - t0)
             rss = rss_mib(daemon.pid)
             daemon.terminate(); daemon.wait()
-        return results[0], results[1], find, rss, find_reading, find_stating
+        return {"first": results[0], "rescan": results[1], "rss": rss, **floors}
     finally:
         shutil.rmtree(root, ignore_errors=True)
