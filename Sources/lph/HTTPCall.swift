@@ -1,8 +1,8 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// Where the running daemon is, and the token to show it: shared by the
 /// commands that act through the daemon (so its one writer stays the only one).
@@ -16,22 +16,26 @@ struct DaemonOptions: ParsableArguments {
 
     /// Calls the daemon; answers the status and the body, or fails with a readable reason.
     func call(_ method: String, _ path: String, body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
-        guard let target = URL(string: server + path) else { throw Failure("bad address \(server)") }
-        var request = URLRequest(url: target)
-        request.httpMethod = method
-        request.timeoutInterval = 30
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.setValue("Bearer \(try token ?? readToken())", forHTTPHeaderField: "Authorization")
+        var request = HTTPClientRequest(url: server + path)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "Authorization", value: "Bearer \(try token ?? readToken())")
         if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(try JSONSerialization.data(withJSONObject: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            return try await Self.send(request)
         } catch {
-            throw Failure("cannot reach the daemon at \(server): \(error.localizedDescription)")
+            throw Failure("cannot reach the daemon at \(server): \(error)")
         }
+    }
+
+    /// Sends a request and reads its whole answer (the API pages anything larger than this).
+    static func send(_ request: HTTPClientRequest) async throws -> (Int, Data) {
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let answer = try await response.body.collect(upTo: 256 << 20)
+        return (Int(response.status.code), Data(buffer: answer))
     }
 
     /// Calls the daemon and fails unless it answers 2xx.

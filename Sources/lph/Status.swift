@@ -1,8 +1,6 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import LinesPerHour
 
 struct Status: AsyncParsableCommand {
@@ -12,12 +10,11 @@ struct Status: AsyncParsableCommand {
     var server = "http://\(defaults.host):\(defaults.port)"
 
     func run() async throws {
-        guard let url = URL(string: server + "/healthz") else { throw Failure("bad address \(server)") }
         let data: Data
         do {
-            data = try await URLSession.shared.data(from: url).0
+            data = try await DaemonOptions.send(HTTPClientRequest(url: server + "/healthz")).1
         } catch {
-            throw Failure("no daemon answers at \(server): \(error.localizedDescription)")
+            throw Failure("no daemon answers at \(server): \(error)")
         }
         guard let health = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let status = health["status"] as? String else {
             throw Failure("\(server) did not answer as lph does")

@@ -1,10 +1,9 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Metrics
+import NIOCore
 import ServiceLifecycle
 
 /// Sends the webhook outbox: each delivery POSTed as it was stored, signed,
@@ -18,7 +17,7 @@ import ServiceLifecycle
 /// The signature is HMAC-SHA256 with the secret over `<timestamp>.<body>`:
 /// `X-LPH-Timestamp: <unix seconds>`, `X-LPH-Signature: sha256=<hex>`.
 final class WebhookSender: Service, Sendable {
-    static let attemptTimeout: TimeInterval = 10
+    static let attemptTimeout: TimeAmount = .seconds(10)
     static let maxBackoff: Int64 = 300
 
     private let store: any Store
@@ -78,7 +77,7 @@ final class WebhookSender: Service, Sendable {
             let status = try await post(delivery)
             outcome = (200..<300).contains(status) ? .delivered : failure("answered \(status)", delivery)
         } catch {
-            outcome = failure("\(error.localizedDescription)", delivery)
+            outcome = failure("\(error)", delivery)
         }
         Counter(label: "lph_webhook_deliveries_total", dimensions: [("outcome", Self.name(of: outcome))]).increment()
         if case .failed(let why, nil) = outcome {
@@ -93,20 +92,21 @@ final class WebhookSender: Service, Sendable {
         }
     }
 
-    private func post(_ delivery: WebhookDelivery) async throws -> Int {
-        guard let url = URL(string: delivery.url) else { throw DaemonError("not a URL: \(delivery.url)") }
-        var request = URLRequest(url: url, timeoutInterval: Self.attemptTimeout)
-        request.httpMethod = "POST"
+    private func post(_ delivery: WebhookDelivery) async throws -> UInt {
+        var request = HTTPClientRequest(url: delivery.url)
+        request.method = .POST
         let timestamp = String(Int(Date().timeIntervalSince1970))
         let signature = HMAC<SHA256>.authenticationCode(for: Data((timestamp + "." + delivery.body).utf8), using: secret)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(timestamp, forHTTPHeaderField: "X-LPH-Timestamp")
-        request.setValue("sha256=" + signature.map { String(format: "%02x", $0) }.joined(), forHTTPHeaderField: "X-LPH-Signature")
-        request.setValue(String(delivery.id), forHTTPHeaderField: "X-LPH-Delivery")
-        request.setValue(delivery.kind.rawValue, forHTTPHeaderField: "X-LPH-Event")
-        request.httpBody = Data(delivery.body.utf8)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-LPH-Timestamp", value: timestamp)
+        request.headers.add(name: "X-LPH-Signature", value: "sha256=" + signature.map { String(format: "%02x", $0) }.joined())
+        request.headers.add(name: "X-LPH-Delivery", value: String(delivery.id))
+        request.headers.add(name: "X-LPH-Event", value: delivery.kind.rawValue)
+        request.body = .bytes(ByteBuffer(string: delivery.body))
+        let response = try await HTTPClient.shared.execute(request, timeout: Self.attemptTimeout)
+        // Read to the end (a receiver's answer is not kept) so the connection can serve the next delivery.
+        for try await _ in response.body {}
+        return response.status.code
     }
 
     /// Tried again after 1, 2, 4… seconds (5 minutes at most), or given up once its time is over.
