@@ -16,7 +16,7 @@ stream, whether the heartbeats come on time, and how long a new client waits.
 Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds S]
        bench/fanout.py PATH-TO-LPH --idle N [--idle-seconds S]
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import measures  # noqa: E402
@@ -109,7 +109,7 @@ def measure(lph, clients, rate, seconds):
                 "daemon_cpu_s": cpu_seconds(daemon.pid) - cpu0, "peak_rss_mib": peak}
     finally:
         daemon.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        measures.discard(root)
 
 
 def floor(clients, rate, seconds):
@@ -151,7 +151,7 @@ def idle(lph, clients, seconds):
         return r
     finally:
         daemon.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        measures.discard(root)
 
 
 def main():

@@ -6,10 +6,11 @@ floor: renaming the same number of files with nothing else (os.rename).
 
 Usage: bench/intake.py PATH-TO-LPH [--files 20000]
 """
-import argparse, os, shutil, sys, tempfile, time
+import argparse, os, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Support"))
 from lph_support import Daemon  # noqa: E402
+import measures  # noqa: E402
 
 
 def write_files(folder, count):
@@ -44,7 +45,7 @@ def measure(lph, files):
         assert accepted == files, f"{accepted} of {files} files in accepted/"
         return files / elapsed, floor
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        measures.discard(root)
 
 
 def main():

@@ -9,7 +9,7 @@ Prints one table and writes it as JSON to bench/results.json.
 
 Usage: bench/run.py PATH-TO-LPH [--quick] [--runs N]
 """
-import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fanout, intake, measures  # noqa: E402
@@ -35,7 +35,7 @@ def inotify_floor(floors, n):
     try:
         return floor_latencies(floors, "inotify", os.path.join(root, "w"), n)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        measures.discard(root)
 
 
 def sqlite_floor(floors, n, mode="sqlite"):
@@ -44,7 +44,7 @@ def sqlite_floor(floors, n, mode="sqlite"):
     try:
         return floor_latencies(floors, mode, os.path.join(root, "floor.sqlite"), n)[0]
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        measures.discard(root)
 
 
 def write_to_event(lph, files):
@@ -75,7 +75,7 @@ def write_to_event(lph, files):
         client.close()
         return latencies
     finally:
-        daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
+        daemon.terminate(); daemon.wait(); measures.discard(root)
 
 
 def cpu_seconds(pid):
@@ -98,7 +98,7 @@ def idle(lph, folders, seconds):
         time.sleep(seconds)
         return cpu_seconds(daemon.pid) - before, measures.rss_mib(daemon.pid)
     finally:
-        daemon.terminate(); daemon.wait(); shutil.rmtree(root, ignore_errors=True)
+        daemon.terminate(); daemon.wait(); measures.discard(root)
 
 
 class Table:

@@ -75,29 +75,24 @@ final class Executor: Service, Sendable {
     /// Starts the oldest pending jobs while slots are free, skipping those
     /// whose project already runs a job: a project's folder has one agent at a time.
     private func startPending(in group: inout DiscardingTaskGroup) async {
-        guard running.count < settings.maxJobs else { return }
-        let queue: [(id: Int64, project: String)]
+        let slots = settings.maxJobs - running.count
+        guard slots > 0 else { return }
+        let started: [Job]
         do {
-            queue = try await store.pendingJobs(limit: 1000)
+            started = try await store.startPending(slots: slots, busy: running.projects)
         } catch {
-            logger.error("cannot read the job queue: \(error)")
+            // The database refused (a full disk): the jobs stay pending and are tried again.
+            logger.error("cannot start pending jobs, trying again shortly: \(error)")
+            Task {
+                try await Task.sleep(for: .seconds(1))
+                wake()
+            }
             return
         }
-        for next in queue where running.count < settings.maxJobs && !running.isBusy(next.project) {
-            do {
-                guard let job = try await store.start(job: next.id) else { continue }
-                let control = AgentControl(grace: settings.grace)
-                running.begin(project: job.project, job: job.id, control: control)
-                group.addTask { await self.execute(job, control) }
-            } catch {
-                // The database refused (a full disk): the job stays pending and is tried again.
-                logger.error("cannot start job \(next.id), trying again shortly: \(error)")
-                Task {
-                    try await Task.sleep(for: .seconds(1))
-                    wake()
-                }
-                return
-            }
+        for job in started {
+            let control = AgentControl(grace: settings.grace)
+            running.begin(project: job.project, job: job.id, control: control)
+            group.addTask { await self.execute(job, control) }
         }
         await wakeForNextScheduledStart()
     }

@@ -21,7 +21,8 @@ final class RunningJobs: Sendable {
 
     var count: Int { entries.withLock { $0.count } }
 
-    func isBusy(_ project: String) -> Bool { entries.withLock { $0[project] != nil } }
+    /// The projects whose jobs run now.
+    var projects: Set<String> { entries.withLock { Set($0.keys) } }
 
     /// Project → running job.
     var jobsByProject: [String: Int64] { entries.withLock { $0.mapValues(\.job) } }

@@ -41,6 +41,9 @@ protocol Store: Service, Sendable {
 
     /// Moves a pending job to in progress; nil if it is no longer pending.
     func start(job: Int64) async throws -> Job?
+    /// The executor's turn: starts the oldest pending jobs that may start now,
+    /// `slots` at most, one a project and none of a project in `busy`.
+    func startPending(slots: Int, busy: Set<String>) async throws -> [Job]
     /// The process group of the job's agent, for a later start to find what it left.
     func recordAgent(job: Int64, processGroup: Int32) async throws
     func setPhase(job: Int64, _ phase: Phase) async throws
@@ -190,6 +193,26 @@ protocol Store: Service, Sendable {
 
 /// The usual limits of the reads, so callers name only what they filter by.
 extension Store {
+    /// A read, then a write a job: where another node may start the same jobs,
+    /// each start is its own transaction. A refusal after the first start ends
+    /// the turn with the jobs started (their ends wake the executor again).
+    func startPending(slots: Int, busy: Set<String>) async throws -> [Job] {
+        var started: [Job] = []
+        var busy = busy
+        for next in try await pendingJobs(limit: 1000) where started.count < slots && !busy.contains(next.project) {
+            let job: Job?
+            do {
+                job = try await start(job: next.id)
+            } catch where !started.isEmpty {
+                break
+            }
+            guard let job else { continue }
+            started.append(job)
+            busy.insert(job.project)
+        }
+        return started
+    }
+
     func jobs(status: JobStatus? = nil, project: String? = nil, userID: Int64? = nil, limit: Int = 500) async throws -> [Job] {
         try await jobs(status: status, project: project, userID: userID, before: nil, limit: limit)
     }

@@ -68,6 +68,24 @@ import Testing
         try await s.stop()
     }
 
+    @Test(arguments: Backend.allCases) func theExecutorsTurnStartsTheOldestJobsOneAProjectWithinItsSlots(_ backend: Backend) async throws {
+        let s = try await ScratchStore.make(backend)
+        _ = try await s.store.ensureAdmin(email: "admin@example.com", credits: 100)
+        var ids: [String: [Int64]] = [:]
+        for project in ["Busy", "Twice", "Twice", "Later", "Last"] {
+            ids[project, default: []].append(try await s.store.claim(JobRequest(project: project, specification: "x"), defaultUser: nil,
+                                                                     spoolName: nil, spoolInode: nil))
+        }
+        let first = try await s.store.startPending(slots: 2, busy: ["Busy"])
+        #expect(first.map(\.id) == [ids["Twice"]![0], ids["Later"]![0]], "oldest first, the busy project skipped")
+        #expect(first.allSatisfy { $0.status == .inProgress })
+        let second = try await s.store.startPending(slots: 5, busy: ["Twice", "Later"])
+        #expect(second.map(\.id) == [ids["Busy"]![0], ids["Last"]![0]], "a project's second job waits for its first")
+        #expect(try await s.store.startPending(slots: 0, busy: []).isEmpty)
+        #expect(try await s.store.pendingJobs(limit: 10).map(\.id) == ids["Twice"]!.suffix(1))
+        try await s.stop()
+    }
+
     /// Seen in 8 of 11 short jobs: a progress event published after the final
     /// one made the observer say "started", "moved" and "completed" again.
     @Test(arguments: Backend.allCases) func noProgressIsPublishedForAJobThatHasEnded(_ backend: Backend) async throws {

@@ -78,6 +78,30 @@ enum JobWrites {
         return try Job.fetchOne(db.cachedStatement(sql: Job.selection + " WHERE jobs.id = ?"), arguments: [job])
     }
 
+    /// Pending jobs that may start now, with their projects, oldest first.
+    static func pending(_ db: Database, limit: Int) throws -> [(id: Int64, project: String)] {
+        try Array(pendingCursor(db, limit: limit))
+    }
+
+    private static func pendingCursor(_ db: Database, limit: Int) throws -> some Cursor<(id: Int64, project: String)> {
+        try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id
+            WHERE jobs.status = 'pending' AND (jobs.run_after IS NULL OR jobs.run_after <= ?) ORDER BY jobs.id LIMIT ?
+            """), arguments: [Timestamp.now(), limit]).map { (id: $0[0], project: $0[1]) }
+    }
+
+    /// Starts the oldest pending jobs, `slots` at most, one a project, none of a project in `busy`;
+    /// reads the queue only as far as it must (it may hold thousands).
+    static func startPending(_ db: Database, slots: Int, busy: Set<String>, events: inout [Event]) throws -> [Job] {
+        var chosen: [Int64] = []
+        var busy = busy
+        let queue = try pendingCursor(db, limit: 1000)
+        while chosen.count < slots, let next = try queue.next() {
+            if busy.insert(next.project).inserted { chosen.append(next.id) }
+        }
+        return try chosen.compactMap { try start(db, job: $0, events: &events) }
+    }
+
     static func recordAgent(_ db: Database, job: Int64, pgid: Int32) throws {
         try db.execute(sql: "UPDATE jobs SET agent_pgid = ? WHERE id = ?", arguments: [pgid, job])
     }

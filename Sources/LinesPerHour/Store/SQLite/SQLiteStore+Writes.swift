@@ -50,6 +50,11 @@ extension SQLiteStore {
         try await write { db, events in try JobWrites.start(db, job: job, events: &events) }
     }
 
+    /// One write: the queue is read by the writer, which alone changes it.
+    func startPending(slots: Int, busy: Set<String>) async throws -> [Job] {
+        try await write { db, events in try JobWrites.startPending(db, slots: slots, busy: busy, events: &events) }
+    }
+
     func recordAgent(job: Int64, processGroup: Int32) async throws {
         try await write { db, _ in try JobWrites.recordAgent(db, job: job, pgid: processGroup) }
     }

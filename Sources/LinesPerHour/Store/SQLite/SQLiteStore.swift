@@ -96,12 +96,7 @@ public final class SQLiteStore: Store {
     }
 
     func pendingJobs(limit: Int) async throws -> [(id: Int64, project: String)] {
-        try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id
-                WHERE jobs.status = 'pending' AND (jobs.run_after IS NULL OR jobs.run_after <= ?) ORDER BY jobs.id LIMIT ?
-                """, arguments: [Timestamp.now(), limit]).map { ($0[0], $0[1]) }
-        }
+        try await read { db in try JobWrites.pending(db, limit: limit) }
     }
 
     func nextScheduledStart() async throws -> String? {
