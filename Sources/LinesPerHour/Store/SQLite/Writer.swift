@@ -76,19 +76,23 @@ final class Writer: Sendable {
 
     // MARK: - The drain loop
 
+    /// On a thread of its own, which runs the transactions itself: a write
+    /// waits for one thread to wake, not for a hop to GRDB's queue and back.
     func run() async throws {
-        await queue.run { [self] batch in
-            let (events, completions) = try await commit(batch)
-            return { [publish] in
-                publish(events)
-                for done in completions { done() }
+        await DedicatedThread.run(named: "lph-writer") {
+            await queue.run { [self] batch in
+                let (events, completions) = try commit(batch)
+                return { [publish] in
+                    publish(events)
+                    for done in completions { done() }
+                }
             }
         }
     }
 
-    /// Runs on GRDB's writer queue, never on a Swift concurrency thread.
-    private func commit(_ batch: [Operation]) async throws -> ([Event], [@Sendable () -> Void]) {
-        try await database.write { db in
+    /// Blocks the writer's own thread (GRDB runs a synchronous write on the calling thread).
+    private func commit(_ batch: [Operation]) throws -> ([Event], [@Sendable () -> Void]) {
+        try database.write { db in
             var events: [Event] = []
             events.reserveCapacity(batch.count)
             var completions: [@Sendable () -> Void] = []
