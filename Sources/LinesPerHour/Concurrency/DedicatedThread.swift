@@ -20,9 +20,7 @@ final class DedicatedThread: TaskExecutor, Sendable {
     private let signals = DispatchSemaphore(value: 0)
 
     private init(name: String) {
-        let thread = Thread { [self] in loop() }
-        thread.name = name
-        thread.start()
+        NamedThread.start(name) { [self] in loop() }
     }
 
     /// Runs `body` with this thread as its tasks' executor (child tasks

@@ -82,9 +82,7 @@ final class Inotify: Sendable {
         }
         wakeWD = inotifytools_wd_from_filename(path)
         startError = nil
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "lph-inotify"
-        thread.start()
+        NamedThread.start("lph-inotify") { [self] in loop() }
     }
 
     /// Watches `directory` (and, when `recursive`, every folder under it, now
