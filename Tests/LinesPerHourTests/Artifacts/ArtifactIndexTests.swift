@@ -111,6 +111,24 @@ import Testing
         try await d.stop()
     }
 
+
+    /// A barrier answers for what was written in its project before it, while
+    /// another project has thousands of files on their way.
+    @Test func aBarrierAnswersForItsOwnProjectsFiles() async throws {
+        let d = try await TestDaemon(agent: ["/bin/true"])
+        let busy = d.daemon.settings.projects + "/Busy", quiet = d.daemon.settings.projects + "/Quiet"
+        try FileManager.default.createDirectory(atPath: quiet, withIntermediateDirectories: true)
+        try await offThePool {
+            try FileManager.default.createDirectory(atPath: busy, withIntermediateDirectories: true)
+            for n in 0..<5000 { writeFile(busy + "/\(n).txt", "\(n)\n") }
+            writeFile(quiet + "/last.txt", "last\n")
+        }
+        #expect(await d.daemon.index.barrier(project: "Quiet"))
+        #expect(try row(d, "Quiet", "last.txt") != nil, "the file written there before the barrier is recorded")
+        #expect(await d.daemon.index.barrier(project: "Busy"))
+        #expect(try rows(d, "Busy").count == 5000, "and the other project's, once its own barrier returns")
+        try await d.stop()
+    }
     @Test func aStartReconcilesWhatChangedWhileTheDaemonWasDown() async throws {
         let scratch = try Scratch()
         let first = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
