@@ -49,7 +49,7 @@ def build():
     """bench/fanout.c, compiled once per process."""
     global _binary
     if _binary is None:
-        binary = os.path.join(tempfile.mkdtemp(prefix="lph-fanout."), "fanout")
+        binary = os.path.join(measures.scratch("lph-fanout."), "fanout")
         subprocess.run(["cc", "-O2", "-o", binary, os.path.join(HERE, "fanout.c")], check=True)
         _binary = binary
     return _binary

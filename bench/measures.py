@@ -12,12 +12,19 @@ from lph_support import Daemon  # noqa: E402
 # yet written back), and rows run after one that deleted 100,000 files paid up
 # to 0.8 ms a file for it (perf: `recently_deleted` under `__ext4_new_inode`).
 _discarded = []
-atexit.register(lambda: [discard(root) for root in _discarded])
+atexit.register(lambda: [shutil.rmtree(root, ignore_errors=True) for root in _discarded])
 
 
 def discard(root):
     """Removes a scratch folder when the bench ends."""
     _discarded.append(root)
+
+
+def scratch(prefix):
+    """A new scratch folder, removed when the bench ends."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    discard(root)
+    return root
 
 
 def ms(ts):

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def build_floors():
-    binary = os.path.join(tempfile.mkdtemp(prefix="lph-floors."), "floors")
+    binary = os.path.join(measures.scratch("lph-floors."), "floors")
     subprocess.run(["cc", "-O2", "-o", binary, os.path.join(HERE, "floors.c"), "-lsqlite3"], check=True)
     return binary
 
