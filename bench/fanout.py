@@ -16,7 +16,7 @@ stream, whether the heartbeats come on time, and how long a new client waits.
 Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds S]
        bench/fanout.py PATH-TO-LPH --idle N [--idle-seconds S]
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import measures  # noqa: E402
@@ -80,7 +80,7 @@ def result(process, timeout):
 def measure(lph, clients, rate, seconds):
     """Runs the fan-out once against lph; answers the figures as a dict."""
     total = rate * seconds
-    root = tempfile.mkdtemp(prefix="lph-fanout.")
+    root = measures.scratch("lph-fanout.")
     go = os.path.join(root, "go")
     agent = os.path.join(root, "agent.py")
     with open(agent, "w") as f:
@@ -109,7 +109,6 @@ def measure(lph, clients, rate, seconds):
                 "daemon_cpu_s": cpu_seconds(daemon.pid) - cpu0, "peak_rss_mib": peak}
     finally:
         daemon.stop()
-        measures.discard(root)
 
 
 def floor(clients, rate, seconds):
@@ -122,7 +121,7 @@ def floor(clients, rate, seconds):
 
 def idle(lph, clients, seconds):
     """N idle dashboard streams held `seconds`: RSS per stream, heartbeats, a new client's wait."""
-    root = tempfile.mkdtemp(prefix="lph-fanout.")
+    root = measures.scratch("lph-fanout.")
     daemon = serve(lph, root, "true", clients)
     try:
         # One finished job: the journal has rows, so a new dashboard gets frames at once (its replay).
@@ -151,7 +150,6 @@ def idle(lph, clients, seconds):
         return r
     finally:
         daemon.stop()
-        measures.discard(root)
 
 
 def main():

@@ -11,19 +11,14 @@ from lph_support import Daemon  # noqa: E402
 # skips every inode freed in the last seconds (minutes while its block is not
 # yet written back), and rows run after one that deleted 100,000 files paid up
 # to 0.8 ms a file for it (perf: `recently_deleted` under `__ext4_new_inode`).
-_discarded = []
-atexit.register(lambda: [shutil.rmtree(root, ignore_errors=True) for root in _discarded])
-
-
-def discard(root):
-    """Removes a scratch folder when the bench ends."""
-    _discarded.append(root)
+_scratch_folders = []
+atexit.register(lambda: [shutil.rmtree(root, ignore_errors=True) for root in _scratch_folders])
 
 
 def scratch(prefix):
     """A new scratch folder, removed when the bench ends."""
     root = tempfile.mkdtemp(prefix=prefix)
-    discard(root)
+    _scratch_folders.append(root)
     return root
 
 
@@ -75,7 +70,7 @@ def row(db, name, column):
 
 
 def lines_per_second(lph, n):
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = scratch("lph-bench.")
     daemon = serve(lph, root, f"seq 1 {n}")
     try:
         db = wait_db(root)
@@ -87,7 +82,7 @@ def lines_per_second(lph, n):
         assert stored == n, f"stored {stored} of {n}"
         return n / (ms(finished) - ms(started))
     finally:
-        daemon.terminate(); daemon.wait(); discard(root)
+        daemon.terminate(); daemon.wait()
 
 
 def seconds(command):
@@ -115,7 +110,7 @@ for i in range({files}):
 def drop_to_start(lph, drops, writing=0):
     """Job file renamed into incoming/ -> its job started (ms), one drop at a time; with `writing`,
     while another job writes that many files into its project (the index and the intake share the daemon)."""
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = scratch("lph-bench.")
     writer = os.path.join(root, "writer.py")
     with open(writer, "w") as f:
         f.write(WRITER.format(files=writing))
@@ -140,7 +135,7 @@ def drop_to_start(lph, drops, writing=0):
             print(f"note: the writing job ended before the {drops} drops did", file=sys.stderr)
         return latencies
     finally:
-        daemon.terminate(); daemon.wait(); discard(root)
+        daemon.terminate(); daemon.wait()
 
 
 def rss_mib(pid):
@@ -151,7 +146,7 @@ def rss_mib(pid):
 
 
 def write_to_row(lph, files):
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = scratch("lph-bench.")
     daemon = serve(lph, root, "true")
     latencies = []
     try:
@@ -169,12 +164,12 @@ def write_to_row(lph, files):
             latencies.append((time.perf_counter() - t0) * 1000)
         return sorted(latencies)
     finally:
-        daemon.terminate(); daemon.wait(); discard(root)
+        daemon.terminate(); daemon.wait()
 
 
 def scan(lph, folders=1000, per_folder=100):
     """The first index and the start rescan of a tree, in seconds, the peak RSS, and `find`'s floors."""
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = scratch("lph-bench.")
     top = os.path.join(root, "generated_projects", "Scan")
     for d in range(folders):
         os.makedirs(os.path.join(top, f"d{d}"))
@@ -189,16 +184,13 @@ def scan(lph, folders=1000, per_folder=100):
         "find_stating": seconds(f"find {top} -type f -printf '%s %T@\\n' | wc -l"),
     }
     results = []
-    try:
-        for attempt in range(2):
-            t0 = time.perf_counter()
-            daemon = serve(lph, root, "true")
-            db = wait_db(root)
-            while db.execute("SELECT count(*) FROM stream_messages WHERE message_text LIKE 'rescan%(start)%'").fetchone()[0] <= attempt:
-                time.sleep(0.01)
-            results.append(time.perf_counter() - t0)
-            rss = rss_mib(daemon.pid)
-            daemon.terminate(); daemon.wait()
-        return {"first": results[0], "rescan": results[1], "rss": rss, **floors}
-    finally:
-        discard(root)
+    for attempt in range(2):
+        t0 = time.perf_counter()
+        daemon = serve(lph, root, "true")
+        db = wait_db(root)
+        while db.execute("SELECT count(*) FROM stream_messages WHERE message_text LIKE 'rescan%(start)%'").fetchone()[0] <= attempt:
+            time.sleep(0.01)
+        results.append(time.perf_counter() - t0)
+        rss = rss_mib(daemon.pid)
+        daemon.terminate(); daemon.wait()
+    return {"first": results[0], "rescan": results[1], "rss": rss, **floors}

@@ -9,7 +9,7 @@ Prints one table and writes it as JSON to bench/results.json.
 
 Usage: bench/run.py PATH-TO-LPH [--quick] [--runs N]
 """
-import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fanout, intake, measures  # noqa: E402
@@ -30,26 +30,20 @@ def floor_latencies(floors, *args):
 
 
 def inotify_floor(floors, n):
-    root = tempfile.mkdtemp(prefix="lph-floor.")
+    root = measures.scratch("lph-floor.")
     os.makedirs(os.path.join(root, "w"))
-    try:
-        return floor_latencies(floors, "inotify", os.path.join(root, "w"), n)
-    finally:
-        measures.discard(root)
+    return floor_latencies(floors, "inotify", os.path.join(root, "w"), n)
 
 
 def sqlite_floor(floors, n, mode="sqlite"):
     """Lines stored per second by a bare C loop; `mode` "sqlite-schema" stores them in lph's own table definition."""
-    root = tempfile.mkdtemp(prefix="lph-floor.")
-    try:
-        return floor_latencies(floors, mode, os.path.join(root, "floor.sqlite"), n)[0]
-    finally:
-        measures.discard(root)
+    root = measures.scratch("lph-floor.")
+    return floor_latencies(floors, mode, os.path.join(root, "floor.sqlite"), n)[0]
 
 
 def write_to_event(lph, files):
     """File written in a project -> its `artifacts` event read by an SSE client, ms."""
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = measures.scratch("lph-bench.")
     daemon, port, token = measures.serve_http(lph, root, "true")
     try:
         top = os.path.join(root, "generated_projects", "Events")
@@ -75,7 +69,7 @@ def write_to_event(lph, files):
         client.close()
         return latencies
     finally:
-        daemon.terminate(); daemon.wait(); measures.discard(root)
+        daemon.terminate(); daemon.wait()
 
 
 def cpu_seconds(pid):
@@ -85,7 +79,7 @@ def cpu_seconds(pid):
 
 def idle(lph, folders, seconds):
     """CPU seconds an idle daemon uses with `folders` watched folders, and its RSS."""
-    root = tempfile.mkdtemp(prefix="lph-bench.")
+    root = measures.scratch("lph-bench.")
     for d in range(folders):
         os.makedirs(os.path.join(root, "generated_projects", "Idle", f"d{d}"))
     daemon = measures.serve(lph, root, "true")
@@ -98,7 +92,7 @@ def idle(lph, folders, seconds):
         time.sleep(seconds)
         return cpu_seconds(daemon.pid) - before, measures.rss_mib(daemon.pid)
     finally:
-        daemon.terminate(); daemon.wait(); measures.discard(root)
+        daemon.terminate(); daemon.wait()
 
 
 class Table:
