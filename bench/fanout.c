@@ -4,6 +4,8 @@
  *   fanout clients PORT PATH TOKEN N GOFILE [TOTAL]
  *       N streams of PATH; creates GOFILE once every one has shown the line "ready"; reads until
  *       `event: end` or EOF. Lines "<i> <unix time>" give latency = time read - time printed.
+ *       With FANOUT_TRACE=PREFIX, also writes PREFIX.<pid>: per line, the time printed and the ms
+ *       until the daemon read it (its "timestamp"), the first client and the last client got it.
  *   fanout floor N RATE TOTAL
  *       a bare server in this process (head, frames and chunking as lph sends them) and the
  *       same client, forked, on it: TOTAL lines at RATE lines/s, batched about once a millisecond.
@@ -59,6 +61,10 @@ static void *grow(void *p, size_t *cap, size_t need) {
 static uint32_t *hist;
 static uint64_t nlat;
 static double maxlat;
+
+/* FANOUT_TRACE: per line, the wall times it was printed, read by the daemon, first and last received. */
+static double (*trace)[4];
+static long trace_n;
 
 static void record(double s) {
     double ms = s < 0 ? 0 : s * 1e3;
@@ -166,6 +172,19 @@ static void text(struct conn *c, const char *json, double now) {
     double printed = strtod(end + 1, &end);
     if (*end != '"') return;
     record(now - printed);
+    if (trace && i >= 1 && i <= trace_n) {
+        double *t = trace[i - 1];
+        const char *ts = strstr(json, "\"timestamp\":\"");
+        struct tm tm = {0};
+        int ms = 0;
+        if (ts && sscanf(ts + 13, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7) {
+            tm.tm_year -= 1900, tm.tm_mon -= 1;
+            t[1] = timegm(&tm) + ms / 1e3;
+        }
+        t[0] = printed;
+        if (!t[2] || now < t[2]) t[2] = now;
+        if (now > t[3]) t[3] = now;
+    }
     c->in_seq &= i == c->expect; /* 1, 2, 3, … each exactly once */
     c->expect = i + 1;
     c->lines++;
@@ -303,9 +322,20 @@ static void setup(const char *port, const char *path, const char *token, int n) 
 
 static int clients(const char *port, const char *path, const char *token, int n, const char *gofile, long total) {
     hist = calloc(BUCKETS, sizeof *hist);
+    const char *tracefile = getenv("FANOUT_TRACE");
+    if (tracefile && total) trace = calloc(total, sizeof *trace), trace_n = total;
     setup(port, path, token, n);
     g.gofile = gofile;
     run(0);
+    if (trace) {
+        char name[4096];
+        snprintf(name, sizeof name, "%s.%d", tracefile, (int)getpid());
+        FILE *f = fopen(name, "w");
+        for (long i = 0; f && i < trace_n; i++)
+            fprintf(f, "%ld %.6f %.3f %.3f %.3f\n", i + 1, trace[i][0], (trace[i][1] - trace[i][0]) * 1e3,
+                    (trace[i][2] - trace[i][0]) * 1e3, (trace[i][3] - trace[i][0]) * 1e3);
+        if (f) fclose(f);
+    }
     int complete = 0;
     bool ordered = true;
     long lines = 0;
@@ -493,6 +523,7 @@ static int floor_(int n, double rate, long total) {
     if (child == 0) { /* the client, in its own process as against lph */
         close(listener), close(out[0]);
         dup2(out[1], 1);
+        unsetenv("FANOUT_TRACE"); /* the trace is lph's */
         exit(clients(port, "/jobs/1/logs/stream", "floor", n, go, total));
     }
     close(out[1]);

@@ -10,13 +10,17 @@ saturates first; its own CPU time is reported. The floor is the same client
 on a bare C server that sends lph's bytes (head, chunks, frames) at the same
 rate: lph / floor is what the daemon costs.
 
+With FANOUT_TRACE=PREFIX in the environment the client also writes PREFIX.<pid>:
+for each line, when it was printed and how many ms later the daemon read it,
+the first client got it and the last one did (where a latency comes from).
+
 `--idle N` instead holds N idle dashboard streams: the daemon's memory per
 stream, whether the heartbeats come on time, and how long a new client waits.
 
 Usage: bench/fanout.py PATH-TO-LPH [--clients N] [--rate LINES_PER_S] [--seconds S]
        bench/fanout.py PATH-TO-LPH --idle N [--idle-seconds S]
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import measures  # noqa: E402
@@ -104,11 +108,17 @@ def measure(lph, clients, rate, seconds):
         r = result(client, max(1, deadline - time.monotonic()))
         if r["failed"]:
             raise SystemExit(f"{r['failed']} of {clients} streams were refused or failed: {r}")
-        return {"clients": clients, "rate": rate, "lines": total, "ordered": r["ordered"], "complete": r["complete"],
+        return {"overflows": overflows(daemon.port), "clients": clients, "rate": rate, "lines": total, "ordered": r["ordered"], "complete": r["complete"],
                 "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"], "client_cpu_s": r["client_cpu_s"],
                 "daemon_cpu_s": cpu_seconds(daemon.pid) - cpu0, "peak_rss_mib": peak}
     finally:
         daemon.stop()
+
+
+def overflows(port):
+    """How many times a stream fell further behind than its live feed holds and read the database instead."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    return sum(int(float(line.split()[-1])) for line in text.splitlines() if line.startswith("lph_sse_overflows_total"))
 
 
 def floor(clients, rate, seconds):
@@ -173,15 +183,17 @@ def main():
         return
     r = measure(args.lph, args.clients, args.rate, args.seconds)
     f = floor(args.clients, args.rate, args.seconds)
-    print("| what | clients | lines/s | lines | complete and in order | p50 | p99 | max | client CPU | server CPU | daemon peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, x, cpu, rss in (("lph", r, r["daemon_cpu_s"], f"{r['peak_rss_mib']:.0f} MiB"), ("floor", f, f["server_cpu_s"], "")):
+    print("| what | clients | lines/s | lines | complete and in order | p50 | p99 | max | client CPU | server CPU | daemon peak RSS "
+          "| streams that fell behind |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, x, cpu, rss, behind in (("lph", r, r["daemon_cpu_s"], f"{r['peak_rss_mib']:.0f} MiB", r["overflows"]),
+                                      ("floor", f, f["server_cpu_s"], "", "")):
         print(f"| {name} | {args.clients} | {args.rate} | {r['lines']} | {x['complete']}/{args.clients}"
               f"{'' if x['ordered'] else ' (ids out of order!)'} | {x['p50_ms']:.2f} ms | {x['p99_ms']:.2f} ms "
-              f"| {x['max_ms']:.1f} ms | {x['client_cpu_s']:.2f} s | {cpu:.2f} s | {rss} |")
+              f"| {x['max_ms']:.1f} ms | {x['client_cpu_s']:.2f} s | {cpu:.2f} s | {rss} | {behind} |")
     ratio = lambda k: f"{r[k] / f[k]:.0f}" if f[k] else ""
     print(f"| ratio lph / floor | | | | | {ratio('p50_ms')} | {ratio('p99_ms')} | {ratio('max_ms')} | | "
-          f"{r['daemon_cpu_s'] / f['server_cpu_s']:.1f} | |" if f["server_cpu_s"] else "|")
+          f"{r['daemon_cpu_s'] / f['server_cpu_s']:.1f} | | |" if f["server_cpu_s"] else "|")
 
 
 if __name__ == "__main__":

@@ -165,7 +165,8 @@ def main():
     for clients, rate, seconds, target in fan_rows:
         fans = [fanout.measure(lph, clients, rate, seconds) for _ in range(runs)]
         bare = [fanout.floor(clients, rate, seconds) for _ in range(runs)]
-        complete = f"{min(f['complete'] for f in fans)}/{clients} complete{'' if all(f['ordered'] for f in fans) else ', OUT OF ORDER'}"
+        complete = (f"{min(f['complete'] for f in fans)}/{clients} complete{'' if all(f['ordered'] for f in fans) else ', OUT OF ORDER'}, "
+                    f"{max(f['overflows'] for f in fans)} fell behind")
         table.add(f"5. SSE fan-out, {clients:,} clients at {rate:,} lines/s, {rate * seconds:,} lines ({complete}): p99",
                   [f["p99_ms"] for f in fans], [b["p99_ms"] for b in bare], "ms", target=target)
         table.add("5. … daemon CPU (floor: its server's); the client's own CPU in the floor run: "

@@ -233,12 +233,8 @@ extension Store {
         try await recentDurations(limit: 10)
     }
 
-    func streamEvents(_ streams: [StreamName], after: Int64, userID: Int64?) async throws -> [Event] {
-        try await streamEvents(streams, after: after, userID: userID, limit: 1000)
-    }
-
     /// A job's log lines after `after`, oldest first, as events.
-    func logEvents(job: Int64, after: Int64, limit: Int = 1000) async throws -> [Event] {
+    func logEvents(job: Int64, after: Int64, limit: Int) async throws -> [Event] {
         try await logs(job: job, after: after, limit: limit).map {
             Event(id: $0.id, stream: .jobLog, jobID: job, level: $0.level, text: $0.message, timestamp: $0.timestamp, source: $0.source.rawValue)
         }

@@ -13,6 +13,8 @@ struct EventStream: Sendable {
     var store: any Store
     var hub: StreamHub
     static let heartbeat: Duration = .seconds(15)
+    /// Rows a replay reads at a time.
+    static let page = 1000
 
     /// The broadcast streams: `streams` of the journal, visible to `user`.
     func journal(_ streams: [StreamName], after: Int64, user: User, session: StreamSessions.Session,
@@ -23,7 +25,9 @@ struct EventStream: Sendable {
         session.attach(feed)
         let userID = user.visibleOwner
         var last = after
-        _ = try await follow(feed, from: &last, to: &writer, read: { try await store.streamEvents(streams, after: $0, userID: userID) })
+        _ = try await follow(feed, from: &last, to: &writer, read: {
+            try await store.streamEvents(streams, after: $0, userID: userID, limit: Self.page)
+        })
     }
 
     /// One job's log: the whole log, then live lines, then `event: end` once
@@ -32,7 +36,7 @@ struct EventStream: Sendable {
         // The job's own `jobs` events wake the loop when its status changes.
         let feed = EventFeed(hub, idle: Self.heartbeat) { $0.jobID == job && ($0.stream == .jobLog || $0.stream == .jobs) }
         session.attach(feed)
-        let read = { @Sendable (after: Int64) in try await store.logEvents(job: job, after: after) }
+        let read = { @Sendable (after: Int64) in try await store.logEvents(job: job, after: after, limit: Self.page) }
         var last = after
         let ended = try await follow(feed, from: &last, to: &writer, read: read, keep: { $0.stream == .jobLog }) {
             try await store.job(job)?.status.isFinal != false
@@ -62,6 +66,7 @@ struct EventStream: Sendable {
                     cue = batches.contains { $0.contains { !keep($0) } }
                     if try await send(batches.map { $0.filter(keep) }, after: &last, to: &writer) { feed.wrote() }
                 case .overflowed:
+                    MetricsEndpoint.sseOverflows.increment()
                     cue = true
                     if try await replay(from: &last, to: &writer, read) { feed.wrote() }
                 case .idle:
@@ -77,15 +82,20 @@ struct EventStream: Sendable {
         }
     }
 
-    /// Sends the rows after `last`; answers whether anything was written.
+    /// Sends the rows after `last`, a ``page`` at a time, until a page is not
+    /// full; answers whether anything was written. What commits after that
+    /// read is in the feed, which subscribed before the replay began. (Reading
+    /// on until a page came back empty never ended while the job printed: a
+    /// thousand clients that connected as it began kept reading the database
+    /// a page at a time for the whole job, seconds behind, instead of sharing the feed.)
     @discardableResult
     private func replay(from last: inout Int64, to writer: inout any ResponseBodyWriter,
                         _ read: (Int64) async throws -> [Event]) async throws -> Bool {
         var wrote = false
         while true {
             let rows = try await read(last)
-            guard !rows.isEmpty else { return wrote }
             wrote = try await send(rows, after: &last, to: &writer) || wrote
+            if rows.count < Self.page { return wrote }
         }
     }
 

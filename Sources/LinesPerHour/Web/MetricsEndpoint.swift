@@ -41,4 +41,7 @@ enum MetricsEndpoint {
 
     /// Event-stream clients connected now.
     static let sseClients = Meter(label: "lph_sse_clients")
+
+    /// Streams that fell further behind than their live feed holds and caught up from the database.
+    static let sseOverflows = Counter(label: "lph_sse_overflows_total")
 }

@@ -120,9 +120,9 @@ import Testing
         #expect(live.first { $0.text.hasPrefix("rejected") }?.userID == nil)
         // The replay filters on the same column.
         let streams: [StreamName] = [.logs, .jobs]
-        #expect(try await s.store.streamEvents(streams, after: 0, userID: ann.id).map(\.id) == live.filter { $0.jobID == id }.map(\.id))
-        #expect(try await s.store.streamEvents(streams, after: 0, userID: bob.id).isEmpty)
-        #expect(try await s.store.streamEvents(streams, after: 0, userID: nil).count == live.count)
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: ann.id, limit: 1000).map(\.id) == live.filter { $0.jobID == id }.map(\.id))
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: bob.id, limit: 1000).isEmpty)
+        #expect(try await s.store.streamEvents(streams, after: 0, userID: nil, limit: 1000).count == live.count)
         try await s.stop()
     }
 
