@@ -18,6 +18,9 @@ public final class SQLiteStore: Store {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Statement journals and sorts in memory: on disk, each was a file made and
+            // deleted in /var/tmp (several a second while an agent wrote thousands of files).
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
