@@ -328,19 +328,18 @@ final class ArtifactIndex: Service, Sendable {
                         committing: inout Task<ArtifactRecorder.Recorded, Never>?) async -> String {
         rescans.increment()
         cookies += barriers.onDisk
-        let stored = (try? await store.artifactSnapshot()) ?? [:]
-        var seen: [String: Set<String>] = [:]
+        // The rows no file was found for yet: what is left after the walk was removed.
+        var unseen = (try? await store.artifactSnapshot()) ?? [:]
         var changed = 0
         var files = 0
         Tree.walk(root, skip: ignore.isIgnored(folder:), skipped: { folder in
             let entry = reader.ignoredEntry(folder)
-            for change in entry { seen[change.project, default: []].insert(change.path) }
+            for change in entry { unseen[change.project]?[change.path] = nil }
             changes += entry
         }, beyond: noteUnfollowed) { fullPath, st in
             guard let (project, path) = reader.locate(fullPath), !path.isEmpty, !path.fileName.hasPrefix(ProjectName.cookiePrefix) else { return }
             files += 1
-            seen[project, default: []].insert(path)
-            if let row = stored[project]?[path], row.size == Int64(st.st_size),
+            if let row = unseen[project]?.removeValue(forKey: path), row.size == Int64(st.st_size),
                row.modified == Timestamp.format(seconds: st.st_mtim.tv_sec, milliseconds: st.st_mtim.tv_nsec / 1_000_000) { return }
             changed += 1
             changes += reader.observed(fullPath, project: project, path: path)
@@ -350,8 +349,8 @@ final class ArtifactIndex: Service, Sendable {
             }
         }
         var removed = 0
-        for (project, rows) in stored {
-            for path in rows.keys where seen[project]?.contains(path) != true {
+        for (project, rows) in unseen {
+            for path in rows.keys {
                 removed += 1
                 changes.append(ArtifactChange(project: project, path: path, kind: .absent))
             }

@@ -16,12 +16,17 @@ struct ArtifactReader: Sendable {
     }
 
     /// `project` and the path inside it, for a path under the root.
+    /// (Byte by byte: a rescan asks it for every file.)
     func locate(_ path: String) -> (project: String, path: String)? {
-        guard path.hasPrefix(root + "/") else { return nil }
-        let relative = path.dropFirst(root.count + 1)
-        let project = String(relative.prefix { $0 != "/" })
+        let bytes = path.utf8
+        guard bytes.count > root.utf8.count, bytes.starts(with: root.utf8) else { return nil }
+        let slash = bytes.index(bytes.startIndex, offsetBy: root.utf8.count)
+        guard bytes[slash] == UInt8(ascii: "/") else { return nil }
+        let start = bytes.index(after: slash)
+        let end = bytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.endIndex
+        let project = String(path[start..<end])
         guard ProjectName.isValid(project) else { return nil }
-        return (project, String(relative.dropFirst(project.count + 1)))
+        return (project, end == bytes.endIndex ? "" : String(path[bytes.index(after: end)...]))
     }
 
     /// A file as it is now, and, for a Spec Kit run log, the events appended to it.

@@ -20,23 +20,41 @@ enum Tree {
         guard depth == 0 || !skip(top) else { return skipped(top) }
         var stack = [(top, depth)]
         while let (folder, level) = stack.popLast() {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for name in names {
+            func descend(_ path: String) {
+                if level + 1 > maxDepth { beyond(path) } else if skip(path) { skipped(path) } else { stack.append((path, level + 1)) }
+            }
+            entries(of: folder) { name, type, folderDescriptor in
                 let path = folder + "/" + name
-                guard path.utf8.count <= maxPath else {
-                    beyond(path)
-                    continue
-                }
+                guard path.utf8.count <= maxPath else { return beyond(path) }
+                // A folder needs no stat; a file's size and time are handed on; other kinds are left alone.
+                guard type == DT_DIR || type == DT_REG || type == DT_LNK || type == DT_UNKNOWN else { return }
+                if type == DT_DIR { return descend(path) }
                 var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
+                guard fstatat(folderDescriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
                 switch st.st_mode & S_IFMT {
-                case S_IFDIR where level + 1 > maxDepth: beyond(path)
-                case S_IFDIR where skip(path): skipped(path)
-                case S_IFDIR: stack.append((path, level + 1))
+                case S_IFDIR: descend(path)
                 case S_IFREG, S_IFLNK: visit(path, st)
-                default: continue
+                default: return
                 }
             }
+        }
+    }
+
+    /// Calls `body` with each entry of `folder` but `.` and `..`: its name, its
+    /// type as the directory says (`DT_DIR`, `DT_REG`, …, or `DT_UNKNOWN` where
+    /// the file system does not say), and the open folder's descriptor, for a
+    /// `fstatat` that need not look the whole path up again. A walk of 100,000
+    /// files took a `stat` of each by its full path before (folders included).
+    static func entries(of folder: String, _ body: (_ name: String, _ type: Int, _ folderDescriptor: Int32) -> Void) {
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        let descriptor = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: &entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            body(name, Int(entry.pointee.d_type), descriptor)
         }
     }
 }

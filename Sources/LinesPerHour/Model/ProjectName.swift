@@ -4,7 +4,8 @@ enum ProjectName {
     /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, and never `..`.
     static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (1...64).contains(bytes.count), !name.contains(".."), isAlphanumeric(bytes[0]) else { return false }
+        guard (1...64).contains(bytes.count), isAlphanumeric(bytes[0]),
+              !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") }) else { return false }
         return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 

@@ -25,25 +25,27 @@ public enum Timestamp {
         var t = time_t(seconds)
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = value
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(48 + v % 10)
-                v /= 10
+        // Written in place, digit by digit: one allocation, the string's own.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var at = 0
+            func put(_ value: Int, _ width: Int, then separator: Character) {
+                var v = value
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    out[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out[at + width] = separator.asciiValue!
+                at += width + 1
             }
-            out.append(contentsOf: digits)
+            put(Int(tm.tm_year) + 1900, 4, then: "-")
+            put(Int(tm.tm_mon) + 1, 2, then: "-")
+            put(Int(tm.tm_mday), 2, then: "T")
+            put(Int(tm.tm_hour), 2, then: ":")
+            put(Int(tm.tm_min), 2, then: ":")
+            put(Int(tm.tm_sec), 2, then: ".")
+            put(milliseconds, 3, then: "Z")
+            return at
         }
-        put(Int(tm.tm_year) + 1900, 4); out.append(45)
-        put(Int(tm.tm_mon) + 1, 2); out.append(45)
-        put(Int(tm.tm_mday), 2); out.append(84)
-        put(Int(tm.tm_hour), 2); out.append(58)
-        put(Int(tm.tm_min), 2); out.append(58)
-        put(Int(tm.tm_sec), 2); out.append(46)
-        put(milliseconds, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Milliseconds since the epoch of a timestamp in this form, or nil.

@@ -270,11 +270,14 @@ final class Inotify: Sendable {
                 failures.append(failure)
                 continue
             }
-            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for name in entries {
-                var st = stat()
+            // Only folders are watched: a file is never stat-ed unless its directory does not say what it is.
+            Tree.entries(of: folder) { name, type, folderDescriptor in
                 let path = folder + "/" + name
-                if path.utf8.count <= Tree.maxPath && lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { stack.append(path) }
+                guard path.utf8.count <= Tree.maxPath, type == DT_DIR || type == DT_UNKNOWN else { return }
+                var st = stat()
+                if type == DT_DIR || fstatat(folderDescriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFDIR {
+                    stack.append(path)
+                }
             }
         }
         return failures
