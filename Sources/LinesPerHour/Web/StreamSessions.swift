@@ -15,7 +15,7 @@ final class StreamSessions: Sendable {
     final class Session: Sendable {
         let id: Int
         let user: Int64
-        private let state = Mutex<(feed: EventFeed?, ended: Bool)>((nil, false))
+        private let state = Mutex<(feed: EventFeed?, ended: Bool, clientLeft: Bool)>((nil, false, false))
 
         init(id: Int, user: Int64) {
             self.id = id
@@ -38,6 +38,14 @@ final class StreamSessions: Sendable {
             }
             feed?.close()
         }
+
+        /// The client closed its side of the connection: the stream ends, and has nothing more to write.
+        func clientLeaves() {
+            state.withLock { $0.clientLeft = true }
+            end()
+        }
+
+        var clientLeft: Bool { state.withLock { $0.clientLeft } }
     }
 
     let perUser: Int
