@@ -87,7 +87,8 @@ final class EventFeed: Sendable {
         guard !indices.isEmpty else { return }
         state.withLock { s in
             if s.overflowed { return }
-            if s.count + indices.count > capacity {
+            // The capacity bounds what waits: one batch larger than it (a long pace) is taken whole.
+            if !s.buffer.isEmpty && s.count + indices.count > capacity {
                 s.buffer.removeAll()
                 s.count = 0
                 s.overflowed = true

@@ -42,6 +42,7 @@ enum StreamRoutes {
                             _ body: @escaping @Sendable (User, StreamSessions.Session, inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
         let user = try context.requireUser()
         try sessions.admit(user.id)
+        let channel = context.channel
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
@@ -53,18 +54,24 @@ enum StreamRoutes {
                     MetricsEndpoint.sseClients.decrement()
                 }
                 // A client that leaves ends its stream at once, through the feed the stream
-                // waits on. (Hummingbird's consumeWithCancellationOnInboundClose cancels the
-                // stream's task instead, at the price of three more tasks a stream: 16 KiB each.)
+                // waits on; its connection is closed too, so that a write waiting for a client
+                // that stopped reading fails. (Hummingbird's consumeWithCancellationOnInboundClose
+                // cancels the stream's task instead, at the price of three more tasks a stream: 16 KiB each.)
                 do {
-                    try await request.body.consumeWithInboundCloseHandler { _ in
-                        try await body(user, session, &writer)
+                    let clientLeft = try await request.body.consumeWithInboundCloseHandler { _ in
+                        do {
+                            try await body(user, session, &writer)
+                        } catch where session.clientLeft {
+                            // a write to a client that left
+                        }
+                        return session.over()
                     } onInboundClosed: {
-                        session.clientLeaves()
+                        if session.clientLeaves() { channel.close(promise: nil) }
                     }
-                } catch where session.clientLeft || error is CancellationError {
-                    return  // a write to a client that left, or the daemon is shutting down
+                    guard !clientLeft else { return }
+                } catch is CancellationError {
+                    return  // the daemon is shutting down
                 }
-                guard !session.clientLeft else { return }
                 try await writer.finish(nil)
             }
         )

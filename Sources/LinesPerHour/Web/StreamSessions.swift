@@ -15,7 +15,14 @@ final class StreamSessions: Sendable {
     final class Session: Sendable {
         let id: Int
         let user: Int64
-        private let state = Mutex<(feed: EventFeed?, ended: Bool, clientLeft: Bool)>((nil, false, false))
+        private struct State {
+            var feed: EventFeed?
+            var ended = false
+            var clientLeft = false
+            /// The stream's body returned: a client leaving after that changes nothing.
+            var over = false
+        }
+        private let state = Mutex(State())
 
         init(id: Int, user: Int64) {
             self.id = id
@@ -39,13 +46,27 @@ final class StreamSessions: Sendable {
             feed?.close()
         }
 
-        /// The client closed its side of the connection: the stream ends, and has nothing more to write.
-        func clientLeaves() {
-            state.withLock { $0.clientLeft = true }
+        /// The client closed its side of the connection while the stream ran: the
+        /// stream ends. Answers false once the stream is over (nothing to end).
+        func clientLeaves() -> Bool {
+            guard state.withLock({ s in
+                guard !s.over else { return false }
+                s.clientLeft = true
+                return true
+            }) else { return false }
             end()
+            return true
         }
 
         var clientLeft: Bool { state.withLock { $0.clientLeft } }
+
+        /// The stream's body returned; answers whether its client had left.
+        func over() -> Bool {
+            state.withLock { s in
+                s.over = true
+                return s.clientLeft
+            }
+        }
     }
 
     let perUser: Int

@@ -16,6 +16,7 @@ final class SSEClient: Sendable {
         var status = 0
         var headers = ""
         var ended = false
+        var completed = false
         var paused = false
         var stop = false
     }
@@ -40,6 +41,8 @@ final class SSEClient: Sendable {
     var headers: String { state.withLock { $0.headers } }
     /// True once the server ended the response (or the client hung up).
     var ended: Bool { state.withLock { $0.ended } }
+    /// True once the response's last chunk arrived (a response ended, not a connection cut).
+    var completed: Bool { state.withLock { $0.completed } }
     func resume() { state.withLock { $0.paused = false } }
     func close() { state.withLock { $0.stop = true } }
 
@@ -72,7 +75,11 @@ final class SSEClient: Sendable {
             while let line = raw.firstRange(of: Array("\r\n".utf8)),
                   let size = Int(String(decoding: raw[..<line.lowerBound], as: UTF8.self), radix: 16),
                   raw.count >= line.upperBound + size + 2 {
-                if size == 0 { parse(&body); return }
+                if size == 0 {
+                    parse(&body)
+                    state.withLock { $0.completed = true }
+                    return
+                }
                 body += raw[line.upperBound..<(line.upperBound + size)]
                 raw.removeSubrange(..<(line.upperBound + size + 2))
             }

@@ -23,6 +23,7 @@ import Testing
         #expect(replaced.status == 200)
         let newToken = try #require(replaced.object["token"] as? String)
         try await eventually("the old token's streams to end") { streams.allSatisfy(\.ended) }
+        #expect(streams.allSatisfy { $0.completed }, "each response ended with its last chunk, not a cut connection")
         #expect(try await api.call(d, "GET", "/users/me", token: carol.token).status == 401)
         #expect(try await api.call(d, "GET", "/users/me", token: newToken).status == 200)
 
@@ -32,6 +33,7 @@ import Testing
         _ = try await d.finished(try await d.jobID(forSpoolFile: "Carols.json"))
         #expect(try await api.call(d, "DELETE", "/users/\(carol.id)", token: admin).status == 204)
         try await eventually("the deleted user's stream to end") { again.ended }
+        #expect(again.completed)
         #expect(try await api.call(d, "GET", "/users/me", token: newToken).status == 401)
         #expect(try await api.call(d, "GET", "/users", token: admin).array.allSatisfy { $0["email"] as? String != "carol@example.com" })
         #expect(try await d.job(1)?.user == "carol@example.com", "the jobs keep who ran them")
@@ -39,6 +41,31 @@ import Testing
         #expect(try await api.call(d, "DELETE", "/users/1", token: admin).status == 409, "not oneself")
         try d.drop("Late.json", #"{"project": "Carols", "specification": "x", "user": "carol@example.com"}"#)
         #expect(try await d.waitForRejection("Late.json").contains("unknown user"))
+        try await d.stop()
+    }
+
+    /// A client that closes its sending side while its stream is writing, and
+    /// never reads, gives up its stream and its place at once.
+    @Test func aClientThatHalfClosesWithoutReadingGivesUpItsStream() async throws {
+        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 1000000"]) { $0.streamsPerUser = 1 }
+        let token = try #require(d.daemon.newAdminToken)
+        try d.drop("Loud.md", "x")
+        let id = try await d.jobID(forSpoolFile: "Loud.md")
+        let fd = try loopbackConnection(port: d.port)
+        defer { close(fd) }
+        let request = "GET /jobs/\(id)/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        try await eventually("the client's receive buffer filling") {
+            var unread: Int32 = 0
+            return ioctl(fd, UInt(FIONREAD), &unread) == 0 && unread > 32 << 10
+        }
+        shutdown(fd, Int32(SHUT_WR))
+        try await eventually("its place freed for another stream") {
+            let next = try SSEClient(port: d.port, path: "/streams", token: token)
+            defer { next.close() }
+            while next.status == 0 { usleep(1000) }
+            return next.status == 200
+        }
         try await d.stop()
     }
 

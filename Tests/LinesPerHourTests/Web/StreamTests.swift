@@ -22,6 +22,7 @@ import Testing
         #expect(client.status == 200)
         #expect(client.headers.lowercased().contains("content-type: text/event-stream"))
         #expect(frames.last?.event == "end")
+        #expect(client.completed, "the response ended with its last chunk, not a cut connection")
         let ids = frames.compactMap(\.id)
         #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
         #expect(logNumbers(frames) == Array(1...200_000))
@@ -114,6 +115,7 @@ import Testing
         try await eventually("the streams to open") { streams.allSatisfy { $0.status == 200 } }
         try await d.stop()   // returns only once the server has drained
         try await eventually("every stream to end") { streams.allSatisfy(\.ended) }
+        #expect(streams.allSatisfy { $0.completed }, "each response ended with its last chunk, not a cut connection")
     }
 
     /// A `jobs` row is the job's state: the specification (up to 1 MiB, never
