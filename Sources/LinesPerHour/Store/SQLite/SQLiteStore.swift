@@ -20,6 +20,7 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Statement journals and sorts in memory: on disk, each was a file made and
             // deleted in /var/tmp (several a second while an agent wrote thousands of files).
+            // Migrations run with FILE (below).
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let directory = (path as NSString).deletingLastPathComponent
@@ -37,7 +38,10 @@ public final class SQLiteStore: Store {
     /// Each batch's events that `webhooks` want are put in the outbox in their own transaction.
     init(database: any DatabaseWriter, logger: Logger, webhooks: [WebhookSubscription],
          publish: @escaping @Sendable ([Event]) -> Void) throws {
+        // A migration may rebuild an index over millions of rows: its sort spills to disk, not to memory.
+        try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA temp_store = FILE") }
         try Schema.migrator.migrate(database)
+        try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA temp_store = MEMORY") }
         self.database = database
         let capture: Writer.Capture = { db, events in try OutboxWrites.capture(db, events, for: webhooks) }
         writer = Writer(database: database, logger: logger, capture: webhooks.isEmpty ? nil : capture, publish: publish)
