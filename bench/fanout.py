@@ -59,11 +59,6 @@ def build():
     return _binary
 
 
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def serve(lph, root, agent, clients):
     # The default of 64 streams per user would refuse most of the clients (all use the admin token).
     return Daemon(os.path.abspath(lph), root, "--agent", agent, "--max-streams-per-user", str(clients + 16))
@@ -97,7 +92,7 @@ def measure(lph, clients, rate, seconds):
         db = measures.wait_db(root)
         while (job := measures.row(db, "Fan.json", "id")) is None:
             time.sleep(0.01)
-        cpu0 = cpu_seconds(daemon.pid)
+        cpu0 = measures.cpu_seconds(daemon.pid)
         client = subprocess.Popen([build(), "clients", str(daemon.port), f"/jobs/{job}/logs/stream", daemon.token,
                                    str(clients), go, str(total)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak = 0.0
@@ -110,7 +105,7 @@ def measure(lph, clients, rate, seconds):
             raise SystemExit(f"{r['failed']} of {clients} streams were refused or failed: {r}")
         return {"overflows": overflows(daemon.port), "clients": clients, "rate": rate, "lines": total, "ordered": r["ordered"], "complete": r["complete"],
                 "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"], "client_cpu_s": r["client_cpu_s"],
-                "daemon_cpu_s": cpu_seconds(daemon.pid) - cpu0, "peak_rss_mib": peak}
+                "daemon_cpu_s": measures.cpu_seconds(daemon.pid) - cpu0, "peak_rss_mib": peak}
     finally:
         daemon.stop()
 
@@ -148,7 +143,7 @@ def idle(lph, clients, seconds):
                 break
             sys.stderr.write(line)
         time.sleep(1)
-        after, cpu0 = measures.rss_mib(daemon.pid), cpu_seconds(daemon.pid)
+        after, cpu0 = measures.rss_mib(daemon.pid), measures.cpu_seconds(daemon.pid)
         end = after
         deadline = time.monotonic() + seconds + 30
         while client.poll() is None and time.monotonic() < deadline:  # the RSS at the window's end, heartbeats and all
@@ -156,7 +151,7 @@ def idle(lph, clients, seconds):
             time.sleep(0.5)
         r = result(client, max(1, deadline - time.monotonic()))
         r.update({"rss_before_mib": before, "rss_after_mib": after, "rss_end_mib": end, "seconds": seconds,
-                  "kib_per_client": (after - before) * 1024 / clients, "daemon_cpu_s": cpu_seconds(daemon.pid) - cpu0})
+                  "kib_per_client": (after - before) * 1024 / clients, "daemon_cpu_s": measures.cpu_seconds(daemon.pid) - cpu0})
         return r
     finally:
         daemon.stop()

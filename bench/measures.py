@@ -138,6 +138,12 @@ def drop_to_start(lph, drops, writing=0):
         daemon.terminate(); daemon.wait()
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):

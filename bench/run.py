@@ -72,11 +72,6 @@ def write_to_event(lph, files):
         daemon.terminate(); daemon.wait()
 
 
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def idle(lph, folders, seconds):
     """CPU seconds an idle daemon uses with `folders` watched folders, and its RSS."""
     root = measures.scratch("lph-bench.")
@@ -88,9 +83,9 @@ def idle(lph, folders, seconds):
         while db.execute("SELECT count(*) FROM stream_messages WHERE message_text LIKE 'rescan%(start)%'").fetchone()[0] < 1:
             time.sleep(0.05)
         time.sleep(1)  # let the start settle
-        before = cpu_seconds(daemon.pid)
+        before = measures.cpu_seconds(daemon.pid)
         time.sleep(seconds)
-        return cpu_seconds(daemon.pid) - before, measures.rss_mib(daemon.pid)
+        return measures.cpu_seconds(daemon.pid) - before, measures.rss_mib(daemon.pid)
     finally:
         daemon.terminate(); daemon.wait()
 
