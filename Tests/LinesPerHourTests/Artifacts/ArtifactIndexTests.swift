@@ -111,7 +111,6 @@ import Testing
         try await d.stop()
     }
 
-
     /// A barrier answers for what was written in its project before it, while
     /// another project has thousands of files on their way.
     @Test func aBarrierAnswersForItsOwnProjectsFiles() async throws {
@@ -129,6 +128,7 @@ import Testing
         #expect(try rows(d, "Busy").count == 5000, "and the other project's, once its own barrier returns")
         try await d.stop()
     }
+
     @Test func aStartReconcilesWhatChangedWhileTheDaemonWasDown() async throws {
         let scratch = try Scratch()
         let first = try await TestDaemon(scratch: scratch, agent: ["/bin/true"])
