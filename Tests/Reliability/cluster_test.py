@@ -325,6 +325,9 @@ def kill_c(nodes, url, dropper):
     check(running, f"node c killed with SIGKILL while running jobs {running}")
     started = rows(url, "SELECT node, count(*) FROM jobs WHERE node IS NOT NULL GROUP BY node ORDER BY node")
     print("note: jobs started by each node before the kill: " + ", ".join(f"{r['node']} {r['count']}" for r in started))
+    owners = rows(url, "SELECT node, count(*) FROM projects WHERE name LIKE 'Shared%' GROUP BY node ORDER BY node")
+    print("note: the nodes holding the seven shared projects' folders: "
+          + ", ".join(f"{r['node'] or 'none yet'} {r['count']}" for r in owners))
     return killed_at, running
 
 
