@@ -6,8 +6,13 @@
 - slowloris: 200 connections that send a request's headers a byte at a time
   and never finish them, closed by the daemon after its idle time-out;
 - 1,000 SSE connections that never read a byte while a job prints 50,000
-  lines: a reading client still gets every line in order, and the daemon's
-  peak memory is reported.
+  lines (each one a stream the daemon admitted: answered 200): a reading
+  client still gets every line in order, and the daemon's peak memory is
+  reported.
+
+Every request names the daemon's own address as its Host (but the one that
+sends two), so that it gets past the check of Host (421) and as deep into
+the daemon as it can.
 
 After each, the daemon must still answer. Prints the figures.
 Usage: python3 Tests/Reliability/http_abuse_test.py PATH-TO-LPH
@@ -18,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from lph_support import Daemon, check  # noqa: E402
 
 IDLE = 3  # --idle-timeout for this test, seconds
+NEVER_READING = 1000  # SSE clients that never read; the daemon is told to let one user hold that many
 
 
 def connect(port):
@@ -46,16 +52,17 @@ def peak_rss_mib(pid):
 
 
 def malformed(port):
+    host = b"Host: 127.0.0.1:%d" % port
     requests = [
         b"\x00\x01\x02garbage\r\n\r\n",
         b"GET / HTTP/9.9\r\n\r\n",
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100 * 1024 + b"\r\n\r\n",
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(2000)) + b"\r\n",
-        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
-        b"POST /projects/p/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\n" + host + b"\r\nX-Big: " + b"a" * 100 * 1024 + b"\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(2000)) + b"\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\n" + host + b"\r\nContent-Length: -5\r\n\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\n" + host + b"\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"POST /projects/p/jobs HTTP/1.1\r\n" + host + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n" + host + b"\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\n" + host + b"\r\nHost: y\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"\r\n\r\n\r\n",
     ]
     rng = random.Random(1)
@@ -78,7 +85,7 @@ def malformed(port):
 def slowloris(port, count=200):
     sockets = [connect(port) for _ in range(count)]
     started = time.monotonic()
-    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Slow: " % port
     closed = set()
     sent = 0
     while len(closed) < count and time.monotonic() - started < IDLE + 30:
@@ -107,14 +114,36 @@ def slowloris(port, count=200):
     return count
 
 
-def never_reading_clients(lph_pid, port, token, root, count=1000, lines=50_000):
-    request = b"GET /streams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n"
+def status_peeked(s):
+    """The status of the answer waiting on `s`, read without taking it off the
+    socket: None while there is none yet, 0 if the daemon closed it without one."""
+    try:
+        s.settimeout(0.01)
+        m = re.match(rb"HTTP/1\.1 (\d{3})", s.recv(12, socket.MSG_PEEK))
+    except socket.timeout:
+        return None
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
+
+
+def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines=50_000):
+    request = b"GET /streams HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (port, token.encode())
     idle = []
     for _ in range(count):
         s = connect(port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(request)
         idle.append(s)
+    statuses = {}
+    deadline = time.monotonic() + 60
+    while len(statuses) < count and time.monotonic() < deadline:
+        for i, s in enumerate(idle):
+            if i not in statuses and (status := status_peeked(s)) is not None:
+                statuses[i] = status
+    answered = sorted(set(statuses.values()))
+    check(len(statuses) == count and answered == [200],
+          f"{count} never-reading clients each admitted to a stream ({len(statuses)} answered, statuses {answered})")
     before = peak_rss_mib(lph_pid)
     incoming = os.path.join(root, "Spool", "incoming")
     with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
@@ -154,12 +183,12 @@ def main():
     with open(agent, "w") as f:
         f.write("#!/bin/sh\nseq -f 'n %g' 1 50000\n")
     os.chmod(agent, 0o755)
-    daemon = Daemon(lph, root, "--agent", agent, "--idle-timeout", str(IDLE))
+    daemon = Daemon(lph, root, "--agent", agent, "--idle-timeout", str(IDLE), "--max-streams-per-user", str(NEVER_READING + 1))
     try:
         tried = malformed(daemon.port)
         slow = slowloris(daemon.port)
         peak = never_reading_clients(daemon.pid, daemon.port, daemon.token, root)
-        print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, 1000 never-reading SSE clients "
+        print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, {NEVER_READING} never-reading SSE clients "
               f"(peak RSS {peak:.0f} MiB); the daemon served throughout")
     finally:
         daemon.stop()

@@ -111,8 +111,11 @@ import FoundationNetworking
         let limitedJobs = try await chain("Limited")
         #expect(limitedJobs.count == 2 && limitedJobs[0].status == .failed && limitedJobs[1].retryOf == limited)
         let retry = limitedJobs[1]
-        let waited = try #require(Timestamp.milliseconds(retry.startedAt!)) - Timestamp.milliseconds(limitedJobs[0].finishedAt!)!
-        #expect(waited >= 200, "the retry waited its delay (\(waited) ms)")
+        // Its start is set when the first fails, before that job's end is written: measured from there.
+        let runAfter = try #require(retry.runAfter.flatMap(Timestamp.milliseconds))
+        let delay = runAfter - Timestamp.milliseconds(limitedJobs[0].startedAt!)!
+        let waited = try #require(Timestamp.milliseconds(retry.startedAt!)) - runAfter
+        #expect(delay >= 300 && waited >= 0, "the retry waited its delay (\(delay) ms after the first started, started \(waited) ms after)")
         #expect(try await d.store.logs(job: limited).contains { $0.message.contains("retried as job \(retry.id)") })
 
         try await eventually("the last retry of the job that stays limited to end") {
