@@ -307,21 +307,33 @@ def split_journal(nodes, url):
 def kill_c(nodes, url, dropper):
     """Kills node c with SIGKILL while it runs jobs, then drops one more job of
     the project of one of them (whose folder is then on c) into a's spool,
-    which must wait for c. A shared project is chosen if c runs one, but c may
-    own none: the node that claims a project's first job owns its folder, and
-    all seven may go to a and b. Without the extra drop, whether a later job of
-    a project on c is queued would be a matter of timing. Answers (kill time,
+    which must wait for c. c is stopped (SIGSTOP) while the test looks, so
+    that what it was running is what it runs when it dies: no job ends in
+    between. A shared project is chosen if c runs one, but c may own none:
+    the node that claims a project's first job owns its folder, and all seven
+    may go to a and b. Without the extra drop, whether a later job of a
+    project on c is queued would be a matter of timing. Answers (kill time,
     jobs it was running)."""
-    on_c = until("a job in progress on node c", lambda: rows(
-        url, "SELECT projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id "
-             "WHERE jobs.node = 'c' AND jobs.status = 'in_progress' "
-             "ORDER BY projects.name LIKE 'Shared%' DESC, jobs.id LIMIT 1"), 90)
-    nodes["c"].kill9()
+    c = nodes["c"]
+
+    def running_while_stopped():
+        c.process.send_signal(signal.SIGSTOP)
+        running = []
+        try:
+            running = rows(url, "SELECT jobs.id, projects.name FROM jobs JOIN projects ON projects.id = jobs.project_id "
+                                "WHERE jobs.node = 'c' AND jobs.status = 'in_progress' "
+                                "ORDER BY projects.name LIKE 'Shared%' DESC, jobs.id")
+        finally:
+            if not running:
+                c.process.send_signal(signal.SIGCONT)
+        return running
+    running = until("node c stopped while it runs a job", running_while_stopped, 90)
+    c.kill9()
     killed_at = time.time()
-    project = on_c[0]["name"]
+    project = running[0]["name"]
     print(f"note: node c killed while running a job of project {project}")
     dropper.drop("a", "a-after-the-kill.json", {"project": project, "specification": "waits for node c"})
-    running = [r["id"] for r in rows(url, "SELECT id FROM jobs WHERE node = 'c' AND status = 'in_progress' ORDER BY id")]
+    running = sorted(r["id"] for r in running)
     check(running, f"node c killed with SIGKILL while running jobs {running}")
     started = rows(url, "SELECT node, count(*) FROM jobs WHERE node IS NOT NULL GROUP BY node ORDER BY node")
     print("note: jobs started by each node before the kill: " + ", ".join(f"{r['node']} {r['count']}" for r in started))
