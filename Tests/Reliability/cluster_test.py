@@ -556,8 +556,9 @@ def main():
             if node.process.poll() is None:
                 try:
                     node.stop(timeout=30)
-                except subprocess.TimeoutExpired:
-                    node.kill9()
+                except AssertionError as error:
+                    print(f"FAILED: node {node.name}: {error}", file=sys.stderr)
+                    ok = False
         if postgres is not None:
             postgres.stop()
         if ok:

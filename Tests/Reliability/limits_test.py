@@ -97,11 +97,13 @@ def disk_full(lph):
         db.close()
         print(f"disk full: {len(names)} files dropped on a full disk, lost 0, rejected 0, duplicated 0; recovered")
     finally:
-        if daemon:
-            daemon.stop()
-        subprocess.run(["umount", db_dir])
-        if not os.environ.get("LPH_KEEP"):
-            shutil.rmtree(root, ignore_errors=True)
+        try:
+            if daemon:
+                daemon.stop()
+        finally:
+            subprocess.run(["umount", db_dir])
+            if not os.environ.get("LPH_KEEP"):
+                shutil.rmtree(root, ignore_errors=True)
 
 
 def watches_in_use():
@@ -126,39 +128,43 @@ def watch_limit(lph):
         return
     root = tempfile.mkdtemp(prefix="lph-watches.")
     daemon = start(lph, root)
-    top = os.path.join(root, "generated_projects", "Deep")
-    db = sqlite3.connect(f"file:{os.path.join(root, 'lph.sqlite')}?mode=ro", uri=True, timeout=30)
-    indexed = lambda: {r[0] for r in db.execute(
-        "SELECT file_path FROM artifacts JOIN projects ON projects.id = project_id WHERE projects.name = 'Deep'")}
     try:
-        with open(WATCHES, "w") as f:
-            f.write(str(watches_in_use() + 10))
-        folders = 40
-        for i in range(folders):
-            os.makedirs(os.path.join(top, f"d{i}"))
-            with open(os.path.join(top, f"d{i}", "f.txt"), "w") as f:
-                f.write("a\n")
-        until("/healthz names the watch limit",
-              lambda: any("max_user_watches" in p for p in daemon.health()["problems"]))
-        errors = [r[0] for r in db.execute("SELECT message_text FROM stream_messages WHERE level = 'error'")]
-        check(any("max_user_watches" in e for e in errors), "an error in the logs stream names the limit")
-        started = time.monotonic()
-        until("every file is indexed by the degraded rescans", lambda: len(indexed()) == folders)
-        with open(os.path.join(top, f"d{folders - 1}", "late.txt"), "w") as f:
-            f.write("late\n")
-        until("a file written later in an unwatched folder is indexed", lambda: f"d{folders - 1}/late.txt" in indexed())
-        found = time.monotonic() - started
+        top = os.path.join(root, "generated_projects", "Deep")
+        db = sqlite3.connect(f"file:{os.path.join(root, 'lph.sqlite')}?mode=ro", uri=True, timeout=30)
+        indexed = lambda: {r[0] for r in db.execute(
+            "SELECT file_path FROM artifacts JOIN projects ON projects.id = project_id WHERE projects.name = 'Deep'")}
+        try:
+            with open(WATCHES, "w") as f:
+                f.write(str(watches_in_use() + 10))
+            folders = 40
+            for i in range(folders):
+                os.makedirs(os.path.join(top, f"d{i}"))
+                with open(os.path.join(top, f"d{i}", "f.txt"), "w") as f:
+                    f.write("a\n")
+            until("/healthz names the watch limit",
+                  lambda: any("max_user_watches" in p for p in daemon.health()["problems"]))
+            errors = [r[0] for r in db.execute("SELECT message_text FROM stream_messages WHERE level = 'error'")]
+            check(any("max_user_watches" in e for e in errors), "an error in the logs stream names the limit")
+            started = time.monotonic()
+            until("every file is indexed by the degraded rescans", lambda: len(indexed()) == folders)
+            with open(os.path.join(top, f"d{folders - 1}", "late.txt"), "w") as f:
+                f.write("late\n")
+            until("a file written later in an unwatched folder is indexed", lambda: f"d{folders - 1}/late.txt" in indexed())
+            found = time.monotonic() - started
+        finally:
+            with open(WATCHES, "w") as f:
+                f.write(original)
+        raised = time.monotonic()
+        until("everything is watched again once the limit is raised", lambda: daemon.health()["status"] == "ok")
+        recovered = time.monotonic() - raised
+        with open(os.path.join(top, "d0", "live.txt"), "w") as f:
+            f.write("live\n")
+        until("live again", lambda: "d0/live.txt" in indexed())
+        daemon.stop()
     finally:
-        with open(WATCHES, "w") as f:
-            f.write(original)
-    raised = time.monotonic()
-    until("everything is watched again once the limit is raised", lambda: daemon.health()["status"] == "ok")
-    recovered = time.monotonic() - raised
-    with open(os.path.join(top, "d0", "live.txt"), "w") as f:
-        f.write("live\n")
-    until("live again", lambda: "d0/live.txt" in indexed())
-    daemon.stop()
-    shutil.rmtree(root, ignore_errors=True)
+        if daemon.process.poll() is None:
+            daemon.kill9()
+        shutil.rmtree(root, ignore_errors=True)
     print(f"watch limit: {folders} folders made past the limit, every file indexed within {found:.1f} s by rescans; "
           f"watched again {recovered:.1f} s after the limit was raised")
 

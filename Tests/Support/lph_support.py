@@ -113,8 +113,13 @@ class Daemon:
         return self.call("GET", "/healthz")[1]
 
     def stop(self, timeout=60):
+        """SIGTERM, and fails if the daemon is not gone within `timeout` s (it is then killed, not left running)."""
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=timeout)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            raise AssertionError(f"lph serve (pid {self.pid}) had not stopped {timeout} s after SIGTERM; killed") from None
 
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)

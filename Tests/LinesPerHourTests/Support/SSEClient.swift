@@ -43,6 +43,13 @@ final class SSEClient: Sendable {
     var ended: Bool { state.withLock { $0.ended } }
     /// True once the response's last chunk arrived (a response ended, not a connection cut).
     var completed: Bool { state.withLock { $0.completed } }
+    /// The answer's status once it came; 0 if the connection ended without one,
+    /// or none came within `timeout` (a blocking wait, for a probe that checks at once).
+    func awaitStatus(timeout: Duration = .seconds(30)) -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while status == 0 && !ended && ContinuousClock.now < deadline { usleep(1000) }
+        return status
+    }
     func resume() { state.withLock { $0.paused = false } }
     func close() { state.withLock { $0.stop = true } }
 

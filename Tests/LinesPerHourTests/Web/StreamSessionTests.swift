@@ -63,8 +63,7 @@ import Testing
         try await eventually("its place freed for another stream") {
             let next = try SSEClient(port: d.port, path: "/streams", token: token)
             defer { next.close() }
-            while next.status == 0 { usleep(1000) }
-            return next.status == 200
+            return next.awaitStatus() == 200
         }
         try await d.stop()
     }
@@ -85,8 +84,7 @@ import Testing
         try await eventually("a place freed when a client leaves") {
             let next = try SSEClient(port: d.port, path: "/streams", token: dave.token)
             defer { next.close() }
-            while next.status == 0 { usleep(1000) }
-            return next.status == 200
+            return next.awaitStatus() == 200
         }
         try await d.stop()
     }
