@@ -17,13 +17,14 @@ the daemon as it can.
 After each, the daemon must still answer. Prints the figures.
 Usage: python3 Tests/Reliability/http_abuse_test.py PATH-TO-LPH
 """
-import json, os, random, re, shutil, socket, sys, tempfile, time, urllib.request
+import json, os, random, re, shlex, shutil, socket, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from lph_support import Daemon, check  # noqa: E402
+from lph_support import Daemon, check, until  # noqa: E402
 
 IDLE = 3  # --idle-timeout for this test, seconds
 NEVER_READING = 1000  # SSE clients that never read; the daemon is told to let one user hold that many
+FLOOD = 50_000  # lines the job prints while they do not read
 
 
 def connect(port):
@@ -127,8 +128,33 @@ def status_peeked(s):
     return int(m.group(1)) if m else 0
 
 
-def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines=50_000):
-    request = b"GET /streams HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (port, token.encode())
+def overflows(port):
+    """lph_sse_overflows_total: streams that fell further behind than their feed holds."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        found = re.search(rb"^lph_sse_overflows_total (\d+)", r.read(), re.M)
+    return int(found.group(1)) if found else 0
+
+
+def flood_job(port, token, root):
+    """The id of the job that will print the flood: dropped now, its agent waits for `root`/go."""
+    incoming = os.path.join(root, "Spool", "incoming")
+    with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
+        json.dump({"project": "Flood", "specification": "print the lines"}, f)
+    os.rename(os.path.join(incoming, ".flood.tmp"), os.path.join(incoming, "flood.json"))
+
+    def job():
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/jobs?project=Flood", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            found = json.load(r)
+        return found[0]["id"] if found else None
+    return until("the flood job", job)
+
+
+def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines=FLOOD):
+    """`count` clients follow the flood job's log and never read; one client reads it all."""
+    job = flood_job(port, token, root)
+    path = f"/jobs/{job}/logs/stream"
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (path.encode(), port, token.encode())
     idle = []
     for _ in range(count):
         s = connect(port)
@@ -143,25 +169,15 @@ def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines
                 statuses[i] = status
     answered = sorted(set(statuses.values()))
     check(len(statuses) == count and answered == [200],
-          f"{count} never-reading clients each admitted to a stream ({len(statuses)} answered, statuses {answered})")
-    before = peak_rss_mib(lph_pid)
-    incoming = os.path.join(root, "Spool", "incoming")
-    with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
-        json.dump({"project": "Flood", "specification": f"print {lines} lines"}, f)
-    os.rename(os.path.join(incoming, ".flood.tmp"), os.path.join(incoming, "flood.json"))
-    job = None
-    deadline = time.monotonic() + 60
-    while job is None and time.monotonic() < deadline:
-        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/jobs?project=Flood",
-                                                           headers={"Authorization": f"Bearer {token}"}), timeout=10) as r:
-            found = json.load(r)
-        job = found[0]["id"] if found else None
-        time.sleep(0.05)
+          f"{count} never-reading clients each admitted to the job's log stream ({len(statuses)} answered, statuses {answered})")
+    before, overflowed = peak_rss_mib(lph_pid), overflows(port)
+    reader = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                                           headers={"Authorization": f"Bearer {token}"}), timeout=60)
+    open(os.path.join(root, "go"), "w").close()
     seen = []
-    stream = urllib.request.Request(f"http://127.0.0.1:{port}/jobs/{job}/logs/stream", headers={"Authorization": f"Bearer {token}"})
     deadline = time.monotonic() + 300
-    with urllib.request.urlopen(stream, timeout=60) as r:
-        for raw in r:
+    with reader:
+        for raw in reader:
             if raw.startswith(b"event: end") or time.monotonic() > deadline:
                 break
             m = re.match(rb'data: .*"text":"n (\d+)"', raw)
@@ -169,10 +185,11 @@ def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines
                 seen.append(int(m.group(1)))
     check(seen == list(range(1, lines + 1)), f"a reading client got all {lines} lines in order beside {count} clients that never read")
     check(healthy(port), "still serving")
-    peak = peak_rss_mib(lph_pid)
+    peak, overflowed = peak_rss_mib(lph_pid), overflows(port) - overflowed
     for s in idle:
         s.close()
-    print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients (before the flood: {before:.0f} MiB)")
+    print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients (before the flood: {before:.0f} MiB); "
+          f"{overflowed} times a stream fell further behind than its feed holds")
     return peak
 
 
@@ -181,7 +198,7 @@ def main():
     root = tempfile.mkdtemp(prefix="lph-abuse.")
     agent = os.path.join(root, "agent.sh")
     with open(agent, "w") as f:
-        f.write("#!/bin/sh\nseq -f 'n %g' 1 50000\n")
+        f.write(f"#!/bin/sh\nwhile [ ! -e {shlex.quote(os.path.join(root, 'go'))} ]; do sleep 0.05; done\nseq -f 'n %g' 1 {FLOOD}\n")
     os.chmod(agent, 0o755)
     daemon = Daemon(lph, root, "--agent", agent, "--idle-timeout", str(IDLE), "--max-streams-per-user", str(NEVER_READING + 1))
     try:
