@@ -127,7 +127,7 @@ def watch_limit(lph):
         print("SKIPPED: watch limit: cannot write fs.inotify.max_user_watches here (not root?)")
         return
     root = tempfile.mkdtemp(prefix="lph-watches.")
-    daemon = start(lph, root)
+    daemon = start(lph, root, "--sweep-interval", "600")  # files are found by watches and the degraded rescans only
     try:
         top = os.path.join(root, "generated_projects", "Deep")
         db = sqlite3.connect(f"file:{os.path.join(root, 'lph.sqlite')}?mode=ro", uri=True, timeout=30)
@@ -157,9 +157,10 @@ def watch_limit(lph):
         raised = time.monotonic()
         until("everything is watched again once the limit is raised", lambda: daemon.health()["status"] == "ok")
         recovered = time.monotonic() - raised
-        with open(os.path.join(top, "d0", "live.txt"), "w") as f:
+        # In the last folder made, which was past the limit: only its new watch can find the file now.
+        with open(os.path.join(top, f"d{folders - 1}", "live.txt"), "w") as f:
             f.write("live\n")
-        until("live again", lambda: "d0/live.txt" in indexed())
+        until("a folder that was past the limit is watched", lambda: f"d{folders - 1}/live.txt" in indexed())
         daemon.stop()
     finally:
         if daemon.process.poll() is None:
