@@ -10,7 +10,8 @@ At the end, after a last start that is left to settle:
 - no agent ran twice for one job (the agent appends its job id to a ledger);
 - every job is in a final state;
 - PRAGMA integrity_check is ok;
-- every job's log lines are intact and in order (the agent numbers them).
+- every job's log lines are intact and in order (the agent numbers them), all
+  40 of them for a completed job, whose agent is in the ledger.
 Prints the figures: cycles, files dropped, HTTP jobs, lost, duplicated.
 """
 import argparse, json, os, random, re, sqlite3, sys, tempfile, time, urllib.request
@@ -116,12 +117,17 @@ def main():
     problems += [f"{unfinished} jobs not final"] if unfinished else []
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     problems += [f"integrity_check: {integrity}"] if integrity != "ok" else []
-    for job, in db.execute("SELECT id FROM jobs"):
+    for job, status in db.execute("SELECT id, status FROM jobs"):
         numbers = [int(m[5:]) for (m,) in db.execute(
             "SELECT message FROM log_entries WHERE job_id = ? AND source = 'agent' ORDER BY id", (job,)) if m.startswith("line ")]
-        if numbers != list(range(1, len(numbers) + 1)):
-            problems.append(f"job {job}: agent lines out of order or with a gap: {numbers[:10]}…")
+        whole = list(range(1, 41)) if status == "completed" else list(range(1, len(numbers) + 1))
+        if numbers != whole:
+            problems.append(f"job {job} ({status}): agent lines out of order, with a gap or cut short: {numbers[:10]}…")
             break
+    completed = {r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'completed'")}
+    problems += [f"completed jobs whose agent never ran: {sorted(completed - set(runs))[:5]}"] if completed - set(runs) else []
+    problems += ["no job was answered 201 over HTTP: the HTTP half of the test did not run"] if not posted else []
+    problems += ["no job completed"] if not completed else []
     print(f"crash test (seed {args.seed}): {args.cycles} kill -9 cycles survived, {len(dropped)} files dropped, "
           f"{len(posted)} jobs posted over HTTP, {len(known)} jobs, {len(runs)} agent runs; "
           f"lost {len(lost)}, duplicated {len(duplicated)}, agents run twice {len(twice)}")
