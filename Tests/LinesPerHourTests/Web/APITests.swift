@@ -12,7 +12,14 @@ import FoundationNetworking
         var json: Any?
         var headers: [AnyHashable: Any]
         var object: [String: Any] { json as? [String: Any] ?? [:] }
-        var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
+        /// The answer's list; an answer that is not one (an error's object) is an issue, not an empty list.
+        var array: [[String: Any]] {
+            guard let list = json as? [[String: Any]] else {
+                Issue.record("expected a JSON list, got \(status): \(json.map { "\($0)" } ?? "no JSON")")
+                return []
+            }
+            return list
+        }
     }
 
     func call(_ d: TestDaemon, _ method: String, _ path: String, token: String?, body: Any? = nil, raw: Data? = nil,
