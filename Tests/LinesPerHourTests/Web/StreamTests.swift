@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import LinesPerHour
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Event streams over real HTTP on 127.0.0.1.
 @Suite struct StreamTests {
@@ -55,11 +58,13 @@ import Testing
         let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 200000"])
         try d.drop("Slow.md", "x")
         let id = try await d.jobID(forSpoolFile: "Slow.md")
+        let overflowsBefore = try await overflows(d)
         let client = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: token(d), paused: true)
         _ = try await d.finished(id, timeout: .seconds(300))
         client.resume()
         try await eventually("the end of the stream", timeout: .seconds(300)) { client.ended }
         #expect(logNumbers(client.frames) == Array(1...200_000))
+        #expect(try await overflows(d) > overflowsBefore, "the stream fell further behind than its feed holds, and caught up")
         try await d.stop()
     }
 
@@ -136,5 +141,12 @@ import Testing
             #expect(state.id == job.id && state.specification.isEmpty)
         }
         try await d.stop()
+    }
+
+    /// `lph_sse_overflows_total` in /metrics (one registry for the whole test process: compare, do not expect a value).
+    private func overflows(_ d: TestDaemon) async throws -> Int {
+        let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("lph_sse_overflows_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
     }
 }
