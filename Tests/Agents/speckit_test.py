@@ -11,7 +11,7 @@ Usage: .venv/bin/python Tests/Agents/speckit_test.py LPH
 import json, os, re, shutil, sqlite3, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from lph_support import Daemon, check  # noqa: E402
+from lph_support import Daemon, check, skip  # noqa: E402
 
 STAND_IN = r'''#!/usr/bin/env python3
 # A stand-in for the Claude Code CLI, for tests: Spec Kit runs it as
@@ -86,7 +86,7 @@ def main():
     # specify-cli, installed beside the Python that runs this test (.venv).
     specify = os.path.join(os.path.dirname(sys.executable), "specify")
     if not os.access(specify, os.X_OK):
-        print("SKIPPED: the speckit end-to-end test: specify-cli could not be installed from PyPI")
+        skip("the speckit end-to-end test: specify-cli could not be installed from PyPI")
         return
     root = tempfile.mkdtemp(prefix="lph-speckit.")
     bin_dir = os.path.join(root, "bin")

@@ -51,7 +51,7 @@ def disk_full(lph):
     db_dir = os.path.join(root, "db")
     os.makedirs(db_dir)
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", db_dir], capture_output=True).returncode != 0:
-        print("SKIPPED: disk full: cannot mount a tmpfs here (not root?)")
+        support.skip("disk full: cannot mount a tmpfs here (not root?)")
         return
     daemon = None
     try:
@@ -124,7 +124,7 @@ def watch_limit(lph):
         with open(WATCHES, "w") as f:
             f.write(original)
     except OSError:
-        print("SKIPPED: watch limit: cannot write fs.inotify.max_user_watches here (not root?)")
+        support.skip("watch limit: cannot write fs.inotify.max_user_watches here (not root?)")
         return
     root = tempfile.mkdtemp(prefix="lph-watches.")
     daemon = start(lph, root, "--sweep-interval", "600")  # files are found by watches and the degraded rescans only
