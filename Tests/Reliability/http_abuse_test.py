@@ -5,10 +5,10 @@
   bad request lines and lengths, each on its own connection;
 - slowloris: 200 connections that send a request's headers a byte at a time
   and never finish them, closed by the daemon after its idle time-out;
-- 1,000 SSE connections that never read a byte while a job prints 50,000
-  lines (each one a stream the daemon admitted: answered 200): a reading
-  client still gets every line in order, and the daemon's peak memory is
-  reported.
+- 1,000 SSE connections to one job's log that never read a byte while the
+  job prints 50,000 lines (each a stream the daemon admitted: answered 200;
+  the job's agent waits until they are all there): a reading client still
+  gets every line in order, and the daemon's peak memory is reported.
 
 Every request names the daemon's own address as its Host (but the one that
 sends two), so that it gets past the check of Host (421) and as deep into

@@ -55,16 +55,21 @@ import FoundationNetworking
     }
 
     @Test func aClientThatReadsNothingForAWhileStillGetsEverything() async throws {
-        let d = try await TestDaemon(agent: ["/bin/sh", "-c", "seq 1 200000"])
+        // The job prints once the client's stream is open, so that every line comes live, through its feed.
+        let scratch = try Scratch()
+        let agent = try scratch.script("agent.sh", "while [ ! -e \(scratch.file("go")) ]; do sleep 0.05; done; seq 1 200000")
+        let d = try await TestDaemon(scratch: scratch, agent: [agent])
         try d.drop("Slow.md", "x")
         let id = try await d.jobID(forSpoolFile: "Slow.md")
-        let overflowsBefore = try await overflows(d)
+        let (streamsBefore, overflowsBefore) = (try await metric(d, "lph_sse_clients"), try await metric(d, "lph_sse_overflows_total"))
         let client = try SSEClient(port: d.port, path: "/jobs/\(id)/logs/stream", token: token(d), paused: true)
+        try await eventually("the client's stream open") { try await metric(d, "lph_sse_clients") > streamsBefore }
+        writeFile(scratch.file("go"), "")
         _ = try await d.finished(id, timeout: .seconds(300))
         client.resume()
         try await eventually("the end of the stream", timeout: .seconds(300)) { client.ended }
         #expect(logNumbers(client.frames) == Array(1...200_000))
-        #expect(try await overflows(d) > overflowsBefore, "the stream fell further behind than its feed holds, and caught up")
+        #expect(try await metric(d, "lph_sse_overflows_total") > overflowsBefore, "the stream fell further behind than its feed holds, and caught up")
         try await d.stop()
     }
 
@@ -143,10 +148,10 @@ import FoundationNetworking
         try await d.stop()
     }
 
-    /// `lph_sse_overflows_total` in /metrics (one registry for the whole test process: compare, do not expect a value).
-    private func overflows(_ d: TestDaemon) async throws -> Int {
+    /// A metric's value in /metrics (one registry for the whole test process: compare, do not expect a value).
+    private func metric(_ d: TestDaemon, _ name: String) async throws -> Double {
         let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
-        let line = metrics.split(separator: "\n").first { $0.hasPrefix("lph_sse_overflows_total ") }
-        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }
 }
