@@ -21,7 +21,7 @@ run: build
 # 200 kill -9 cycles of the real daemon under load, three nodes on one PostgreSQL
 # with one killed (300 job files, streams across nodes), schemathesis against the
 # API, and one quick run of the benchmark harness (proves it works; asserts no speed).
-# Each step has a bound far above its usual time (the whole runs in about 11 minutes
+# Each step has a bound far above its usual time (the whole runs in about 12 minutes
 # on 2 cores), so a hang fails fast, naming its step, instead of using up CI's time.
 # The Swift tests run one at a time: each starts whole daemons, and in parallel on two
 # cores every test's wait would be measured against the whole suite's CPU, not its own work.

@@ -10,9 +10,9 @@
   the job's agent waits until they are all there): a reading client still
   gets every line in order, and the daemon's peak memory is reported.
 
-Every request names the daemon's own address as its Host (but the one that
-sends two), so that it gets past the check of Host (421) and as deep into
-the daemon as it can.
+Every well-formed request names the daemon's own address as its Host (but
+the one that sends two), so that it gets past the check of Host (421) and as
+deep into the daemon as it can.
 
 After each, the daemon must still answer. Prints the figures.
 Usage: python3 Tests/Reliability/http_abuse_test.py PATH-TO-LPH
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from lph_support import Daemon, check, until  # noqa: E402
 
 IDLE = 3  # --idle-timeout for this test, seconds
-NEVER_READING = 1000  # SSE clients that never read; the daemon is told to let one user hold that many
+NEVER_READING = 1000  # SSE clients that never read; the daemon lets one user hold that many, and the reader
 FLOOD = 50_000  # lines the job prints while they do not read
 
 
@@ -118,15 +118,18 @@ def slowloris(port, count=200):
 
 
 def status_peeked(s):
-    """The status of the answer waiting on `s`, read without taking it off the
-    socket: None while there is none yet, 0 if the daemon closed it without one."""
+    """The status of the answer waiting on `s` (a non-blocking socket), read
+    without taking it off: None while there is none yet, 0 if the daemon
+    closed it without one."""
     try:
-        s.settimeout(0.01)
-        m = re.match(rb"HTTP/1\.1 (\d{3})", s.recv(12, socket.MSG_PEEK))
-    except socket.timeout:
+        head = s.recv(12, socket.MSG_PEEK)
+    except BlockingIOError:
         return None
     except OSError:
         return 0
+    if len(head) < 12:
+        return None if head else 0
+    m = re.match(rb"HTTP/1\.1 (\d{3})", head)
     return int(m.group(1)) if m else 0
 
 
@@ -145,23 +148,34 @@ def flood_job(port, token, root):
     return until("the flood job", job)
 
 
-def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines=FLOOD):
+def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING):
     """`count` clients follow the flood job's log and never read; one client reads it all."""
     job = flood_job(port, token, root)
     path = f"/jobs/{job}/logs/stream"
-    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (path.encode(), port, token.encode())
     idle = []
+    try:
+        return flood(lph_pid, port, token, root, path, idle, count)
+    finally:
+        for s in idle:
+            s.close()  # on a failure too: a stream stuck on a full socket would hold up the daemon's stop
+
+
+def flood(lph_pid, port, token, root, path, idle, count):
+    """Opens the `idle` clients, lets the job print, reads its log with one more client: the daemon's peak RSS."""
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (path.encode(), port, token.encode())
     for _ in range(count):
         s = connect(port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(request)
+        s.setblocking(False)
         idle.append(s)
     statuses = {}
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while len(statuses) < count and time.monotonic() < deadline:
         for i, s in enumerate(idle):
             if i not in statuses and (status := status_peeked(s)) is not None:
                 statuses[i] = status
+        time.sleep(0.05)
     answered = sorted(set(statuses.values()))
     check(len(statuses) == count and answered == [200],
           f"{count} never-reading clients each admitted to the job's log stream ({len(statuses)} answered, statuses {answered})")
@@ -178,12 +192,10 @@ def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING, lines
             m = re.match(rb'data: .*"text":"n (\d+)"', raw)
             if m:
                 seen.append(int(m.group(1)))
-    check(seen == list(range(1, lines + 1)), f"a reading client got all {lines} lines in order beside {count} clients that never read")
+    check(seen == list(range(1, FLOOD + 1)), f"a reading client got all {FLOOD} lines in order beside {count} clients that never read")
     check(healthy(port), "still serving")
     peak = peak_rss_mib(lph_pid)
-    for s in idle:
-        s.close()
-    print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients on a {lines}-line log (before the flood: {before:.0f} MiB)")
+    print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients on a {FLOOD}-line log (before the flood: {before:.0f} MiB)")
     return peak
 
 
@@ -192,7 +204,9 @@ def main():
     root = tempfile.mkdtemp(prefix="lph-abuse.")
     agent = os.path.join(root, "agent.sh")
     with open(agent, "w") as f:
-        f.write(f"#!/bin/sh\nwhile [ ! -e {shlex.quote(os.path.join(root, 'go'))} ]; do sleep 0.05; done\nseq -f 'n %g' 1 {FLOOD}\n")
+        # It waits for the go-file for at most 10 minutes: never for ever, should the test fail before making it.
+        f.write(f"#!/bin/sh\ni=0\nwhile [ ! -e {shlex.quote(os.path.join(root, 'go'))} ] && [ $i -lt 12000 ]; do sleep 0.05; i=$((i + 1)); done\n"
+                f"seq -f 'n %.0f' 1 {FLOOD}\n")
     os.chmod(agent, 0o755)
     daemon = Daemon(lph, root, "--agent", agent, "--idle-timeout", str(IDLE), "--max-streams-per-user", str(NEVER_READING + 1))
     try:
@@ -202,8 +216,10 @@ def main():
         print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, {NEVER_READING} never-reading SSE clients "
               f"(peak RSS {peak:.0f} MiB); the daemon served throughout")
     finally:
-        daemon.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            daemon.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ import FoundationNetworking
         let limitedJobs = try await chain("Limited")
         #expect(limitedJobs.count == 2 && limitedJobs[0].status == .failed && limitedJobs[1].retryOf == limited)
         let retry = limitedJobs[1]
-        // Its start is set when the first fails, before that job's end is written: measured from there.
+        // Its run_after is set when the first fails, before that job's end is written: measured from there.
         let runAfter = try #require(retry.runAfter.flatMap(Timestamp.milliseconds))
         let delay = runAfter - Timestamp.milliseconds(limitedJobs[0].startedAt!)!
         let waited = try #require(Timestamp.milliseconds(retry.startedAt!)) - runAfter
