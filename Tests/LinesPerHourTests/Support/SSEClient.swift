@@ -50,6 +50,7 @@ final class SSEClient: Sendable {
         while status == 0 && !ended && ContinuousClock.now < deadline { usleep(1000) }
         return status
     }
+    func pause() { state.withLock { $0.paused = true } }
     func resume() { state.withLock { $0.paused = false } }
     func close() { state.withLock { $0.stop = true } }
 
