@@ -2,9 +2,6 @@ import Foundation
 import Glibc
 import Testing
 @testable import LinesPerHour
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What a daemon that runs for months needs: pruning, systemd's notifications, and `lph status`.
 @Suite struct ServiceTests {
@@ -38,7 +35,7 @@ import FoundationNetworking
         writeFile(scratch.file("go"), "")
         _ = try await d.finished(slow)
         try await eventually("the slow job's lines pruned once it ended") { try await d.store.logs(job: slow).isEmpty }
-        let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
+        let metrics = try await d.metrics()
         #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("lph_database_bytes ") })
         try await d.stop()
     }

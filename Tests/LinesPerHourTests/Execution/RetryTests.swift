@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 @testable import LinesPerHour
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Retrying a job by hand (API, command line), resuming its agent's session,
 /// retrying a transient failure by itself, and what the agent CLI said it used
@@ -67,7 +64,7 @@ import FoundationNetworking
         #expect(given == "--resume session-\(first)|session-\(first)\n")
 
         // Both jobs' usage, summed for their user (the admin, user 1), in /metrics.
-        let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
+        let metrics = try await d.metrics()
         let cost = metrics.split(separator: "\n").first { $0.hasPrefix("lph_agent_cost_usd{") && $0.contains(#"user_id="1""#) }
         #expect(cost?.hasSuffix(" 0.5") == true, "\(cost ?? "no lph_agent_cost_usd line")")
         // The registry is the process's: other tests' daemons have users too, so the line is picked by user as well.

@@ -25,14 +25,13 @@ final class SSEClient: Sendable {
     private let fd: Int32
 
     /// Connects and sends `GET path`; `hangUpAfter` closes the socket once that many frames arrived.
-    init(port: Int, path: String, token: String?, lastEventID: Int64? = nil, paused: Bool = false, hangUpAfter: Int? = nil) throws {
+    init(port: Int, path: String, token: String?, lastEventID: Int64? = nil, hangUpAfter: Int? = nil) throws {
         fd = try loopbackConnection(port: port)
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
         if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
         request += "\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        state.withLock { $0.paused = paused }
         Thread { [self] in self.loop(hangUpAfter: hangUpAfter) }.start()
     }
 

@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 import Logging
 import Synchronization
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 @testable import LinesPerHour
 
 /// A real daemon in this process, on a scratch folder, an ephemeral port and
@@ -58,6 +61,11 @@ final class TestDaemon: Sendable {
     }
 
     func job(_ id: Int64) async throws -> Job? { try await store.job(id) }
+
+    /// `/metrics` as text. The registry is the test process's: other tests' daemons count in it too.
+    func metrics() async throws -> String {
+        String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!).0, as: UTF8.self)
+    }
 
     /// Waits until the job reaches a final status, and returns it.
     @discardableResult

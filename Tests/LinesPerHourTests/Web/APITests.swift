@@ -128,8 +128,7 @@ import FoundationNetworking
         #expect(viaQuery.status == 200)
         let cookie = viaQuery.headers["Set-Cookie"] as? String ?? ""
         #expect(cookie.contains("lph_token=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
-        let metrics = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!)
-        #expect(String(decoding: metrics.0, as: UTF8.self).contains("lph_"))
+        #expect(try await d.metrics().contains("lph_"))
         try await d.stop()
     }
 

@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 @testable import LinesPerHour
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Event streams over real HTTP on 127.0.0.1.
 @Suite struct StreamTests {
@@ -151,8 +148,7 @@ import FoundationNetworking
 
     /// A metric's value in /metrics (one registry for the whole test process: compare, do not expect a value).
     private func metric(_ d: TestDaemon, _ name: String) async throws -> Double {
-        let metrics = String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(d.port)/metrics")!).0, as: UTF8.self)
-        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        let line = try await d.metrics().split(separator: "\n").first { $0.hasPrefix(name + " ") }
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }
 }
