@@ -133,38 +133,31 @@ def status_peeked(s):
     return int(m.group(1)) if m else 0
 
 
-def flood_job(port, token, root):
-    """The id of the job that will print the flood: dropped now, its agent waits for `root`/go."""
-    incoming = os.path.join(root, "Spool", "incoming")
+def flood_job(daemon):
+    """The id of the job that will print the flood: dropped now, its agent waits for the go-file."""
+    incoming = os.path.join(daemon.root, "Spool", "incoming")
     with open(os.path.join(incoming, ".flood.tmp"), "w") as f:
         json.dump({"project": "Flood", "specification": "print the lines"}, f)
     os.rename(os.path.join(incoming, ".flood.tmp"), os.path.join(incoming, "flood.json"))
-
-    def job():
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/jobs?project=Flood", headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(request, timeout=10) as r:
-            found = json.load(r)
-        return found[0]["id"] if found else None
-    return until("the flood job", job)
+    return until("the flood job", lambda: next((j["id"] for j in daemon.get("/jobs?project=Flood")), None))
 
 
-def never_reading_clients(lph_pid, port, token, root, count=NEVER_READING):
+def never_reading_clients(daemon, count=NEVER_READING):
     """`count` clients follow the flood job's log and never read; one client reads it all."""
-    job = flood_job(port, token, root)
-    path = f"/jobs/{job}/logs/stream"
+    path = f"/jobs/{flood_job(daemon)}/logs/stream"
     idle = []
     try:
-        return flood(lph_pid, port, token, root, path, idle, count)
+        return flood(daemon, path, idle, count)
     finally:
         for s in idle:
             s.close()  # on a failure too: a stream stuck on a full socket would hold up the daemon's stop
 
 
-def flood(lph_pid, port, token, root, path, idle, count):
+def flood(daemon, path, idle, count):
     """Opens the `idle` clients, lets the job print, reads its log with one more client: the daemon's peak RSS."""
-    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (path.encode(), port, token.encode())
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n" % (path.encode(), daemon.port, daemon.token.encode())
     for _ in range(count):
-        s = connect(port)
+        s = connect(daemon.port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(request)
         s.setblocking(False)
@@ -179,10 +172,10 @@ def flood(lph_pid, port, token, root, path, idle, count):
     answered = sorted(set(statuses.values()))
     check(len(statuses) == count and answered == [200],
           f"{count} never-reading clients each admitted to the job's log stream ({len(statuses)} answered, statuses {answered})")
-    before = peak_rss_mib(lph_pid)
-    reader = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                                           headers={"Authorization": f"Bearer {token}"}), timeout=60)
-    open(os.path.join(root, "go"), "w").close()
+    before = peak_rss_mib(daemon.pid)
+    reader = urllib.request.urlopen(urllib.request.Request(daemon.base + path, headers={"Authorization": f"Bearer {daemon.token}"}),
+                                    timeout=60)
+    open(os.path.join(daemon.root, "go"), "w").close()
     seen = []
     deadline = time.monotonic() + 300
     with reader:
@@ -193,8 +186,8 @@ def flood(lph_pid, port, token, root, path, idle, count):
             if m:
                 seen.append(int(m.group(1)))
     check(seen == list(range(1, FLOOD + 1)), f"a reading client got all {FLOOD} lines in order beside {count} clients that never read")
-    check(healthy(port), "still serving")
-    peak = peak_rss_mib(lph_pid)
+    check(healthy(daemon.port), "still serving")
+    peak = peak_rss_mib(daemon.pid)
     print(f"   peak RSS {peak:.0f} MiB with {count} never-reading SSE clients on a {FLOOD}-line log (before the flood: {before:.0f} MiB)")
     return peak
 
@@ -212,7 +205,7 @@ def main():
     try:
         tried = malformed(daemon.port, daemon.token)
         slow = slowloris(daemon.port)
-        peak = never_reading_clients(daemon.pid, daemon.port, daemon.token, root)
+        peak = never_reading_clients(daemon)
         print(f"http abuse: {tried} malformed requests, {slow} slowloris connections, {NEVER_READING} never-reading SSE clients "
               f"(peak RSS {peak:.0f} MiB); the daemon served throughout")
     finally:
